@@ -1,0 +1,28 @@
+// Check macros for the CUDA runtime, cuBLAS and NCCL: each failure reports the
+// call's file and line and exits; the sticky CUDA error is cleared first so a
+// later check does not report a stale failure.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <cuda_runtime.h>
+
+namespace speedrunner::cuda {
+
+[[noreturn]] inline void die(const char* lib, const char* what, const char* file, int line) {
+  std::fprintf(stderr, "[%s error] %s at %s:%d\n", lib, what, file, line);
+  std::exit(EXIT_FAILURE);
+}
+
+inline void check_cuda(cudaError_t err, const char* file, int line) {
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky error
+    die("CUDA", cudaGetErrorString(err), file, line);
+  }
+}
+
+}  // namespace speedrunner::cuda
+
+#define CUDA_CHECK(call) ::speedrunner::cuda::check_cuda((call), __FILE__, __LINE__)
+// After a kernel launch: launch-configuration errors surface here.
+#define CUDA_CHECK_LAUNCH() ::speedrunner::cuda::check_cuda(cudaGetLastError(), __FILE__, __LINE__)

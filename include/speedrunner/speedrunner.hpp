@@ -1,0 +1,7 @@
+// Umbrella header: the whole public library. Prefer the area headers in
+// translation units that need one piece; this one is for quick programs.
+#pragma once
+
+#include <speedrunner/core/error.hpp>
+#include <speedrunner/llm/model.hpp>
+#include <speedrunner/version.hpp>

@@ -1,0 +1,23 @@
+// The speedrun executable's subcommands. Each lives in its own translation
+// unit (keeps rebuilds small); main.cpp only dispatches.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace speedrun {
+
+// argv after the subcommand name; returns the process exit code.
+using Command = int (*)(std::span<const std::string_view> args);
+
+struct Subcommand {
+  std::string_view name;
+  std::string_view usage;    // one line: "data build --source ... --out DIR"
+  std::string_view summary;  // one line for `speedrun --help`
+  Command run;
+};
+
+// Defined in main.cpp: the table of all subcommands, in help order.
+std::span<const Subcommand> subcommands();
+
+}  // namespace speedrun

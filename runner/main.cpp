@@ -1,0 +1,67 @@
+// speedrun: the reference executable. `speedrun [overrides]` runs the scientist
+// loop on the configured task; subcommands handle runs, data and reports.
+#include "commands.hpp"
+
+#include <speedrunner/core/error.hpp>
+#include <speedrunner/version.hpp>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace speedrun {
+namespace {
+
+constexpr std::string_view overview =
+    "speedrun - an LLM scientist that tries to speed up training runs\n"
+    "\n"
+    "Usage:\n"
+    "  speedrun [--config-dir DIR] [OVERRIDE...]   run the scientist loop\n"
+    "  speedrun --cfg [OVERRIDE...]                print the resolved configuration\n"
+    "  speedrun COMMAND [ARGS...]                  see Commands below\n"
+    "  speedrun --help | --version\n"
+    "\n"
+    "Overrides are Hydra-style: group=option (model=o3_mini, task=collatz),\n"
+    "key=value (n_iterations=5), +key=value adds a key, ~key removes one.\n";
+
+std::array<Subcommand, 0> table{};
+
+void print_help() {
+  std::fputs(overview.data(), stdout);
+  if (!table.empty()) {
+    std::puts("\nCommands:");
+    for (const auto& c : table)
+      std::printf("  %-44.*s %.*s\n", int(c.usage.size()), c.usage.data(), int(c.summary.size()),
+                  c.summary.data());
+  }
+  std::puts("\nDocumentation: README.md in the source tree.");
+}
+
+int unknown(std::string_view what) {
+  std::fprintf(stderr, "speedrun: unknown command or option '%.*s'\n  fix: see `speedrun --help`\n",
+               int(what.size()), what.data());
+  return int(speedrunner::ExitCode::usage);
+}
+
+}  // namespace
+
+std::span<const Subcommand> subcommands() { return table; }
+
+}  // namespace speedrun
+
+int main(int argc, char** argv) {
+  using namespace speedrun;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help();
+    return 0;
+  }
+  if (args[0] == "--version" || args[0] == "-V") {
+    std::printf("speedrun %s\n", speedrunner::version_string);
+    return 0;
+  }
+  for (const auto& c : subcommands())
+    if (c.name == args[0]) return c.run(std::span(args).subspan(1));
+  return unknown(args[0]);
+}

@@ -1,0 +1,65 @@
+// Helpers shared by tests: running the speedrun executable, temporary folders.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <sys/wait.h>
+
+namespace speedrunner::testing {
+
+struct Run {
+  int status = -1;      // exit code, or -1 when it did not exit normally
+  std::string output;   // stdout and stderr together
+};
+
+// Runs a shell command line, capturing stdout and stderr together.
+inline Run run_shell(const std::string& command) {
+  Run r;
+  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.output.append(buf.data(), n);
+  int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+// The speedrun executable under test (set by tests/meson.build).
+inline std::string speedrun_exe() {
+  const char* p = std::getenv("SPEEDRUN_EXE");
+  return p != nullptr ? p : "speedrun";
+}
+
+inline std::filesystem::path source_root() {
+  const char* p = std::getenv("SPEEDRUNNER_SOURCE_ROOT");
+  return p != nullptr ? p : std::filesystem::current_path();
+}
+
+// A fresh directory under the system temp folder, removed when it goes out of scope.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "sr-test") {
+    std::random_device rd;
+    auto base = std::filesystem::temp_directory_path();
+    do {
+      path_ = base / (prefix + "-" + std::to_string(rd()));
+    } while (std::filesystem::exists(path_));
+    std::filesystem::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace speedrunner::testing
