@@ -2,6 +2,9 @@
 // translation units that need one piece; this one is for quick programs.
 #pragma once
 
+#include <speedrunner/code/coder.hpp>
 #include <speedrunner/core/error.hpp>
+#include <speedrunner/data/shard.hpp>
+#include <speedrunner/ideate/ideator.hpp>
 #include <speedrunner/llm/model.hpp>
 #include <speedrunner/version.hpp>

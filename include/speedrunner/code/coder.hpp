@@ -1,0 +1,38 @@
+// The Coder concept: turn a hypothesis into edits of one version's files.
+// AiderCoder (a model and an edit format) and PatchCoder (a given diff) model it.
+#pragma once
+
+#include <speedrunner/core/error.hpp>
+#include <speedrunner/ideate/ideator.hpp>
+#include <speedrunner/llm/model.hpp>
+
+#include <concepts>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace speedrunner::code {
+
+struct CodeRequest {
+  std::filesystem::path version_dir;        // every edit stays inside it
+  std::vector<std::string> files;           // editable files, relative to version_dir
+  std::vector<std::string> read_only;       // shown, never edited (data, evaluation)
+  std::string instructions;                 // the task's code instructions
+  ideate::Hypothesis hypothesis;
+  std::string knowledge;                    // optional hints for the coder
+};
+
+struct CodeOutcome {
+  std::vector<std::string> changed_files;   // relative to version_dir
+  int rounds = 0;                           // model exchanges, reflections included
+  std::string summary;                      // what was done, or why nothing was
+  llm::Usage usage;
+  double cost_usd = 0.0;
+};
+
+template <class C>
+concept Coder = requires(C& coder, const CodeRequest& request) {
+  { coder.implement(request) } -> std::same_as<Result<CodeOutcome>>;
+};
+
+}  // namespace speedrunner::code
