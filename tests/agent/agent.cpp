@@ -136,7 +136,9 @@ TEST_CASE("an answer cut at the token limit says so in the feedback", "[agent][r
 
 TEST_CASE("act continues a conversation and keeps its turns", "[agent]") {
   ScriptedModel model{.answers = {good_python}};
-  Agent<ScriptedModel> agent(std::move(model), "s", {.temperature = 0.2});
+  speedrunner::llm::Params params;
+  params.temperature = 0.2;
+  Agent<ScriptedModel> agent(std::move(model), "s", params);
   std::vector<speedrunner::llm::Message> talk{{Role::user, "first"}, {Role::assistant, "ok"}, {Role::user, "now code"}};
   REQUIRE(agent.act(talk, validate::code_block("python")).has_value());
   REQUIRE(agent.model().received.size() == 1);
