@@ -9,6 +9,7 @@
 #include <speedrunner/validate/validator.hpp>
 
 #include <concepts>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -49,6 +50,11 @@ struct Attempt {
 // The turn that carries a rejection back to the model; {reason} is the validator's text.
 inline constexpr std::string_view default_feedback =
     "Your answer could not be used: {reason}\n\nPlease answer again in full, fixing this.";
+
+// Loads the feedback wording from <prompt_dir>/agent/feedback.txt; it may use only {reason}.
+[[nodiscard]] inline Result<PromptTemplate> load_feedback(const std::filesystem::path& prompt_dir) {
+  return PromptTemplate::load(prompt_dir / "agent" / "feedback.txt", {"reason"});
+}
 
 namespace detail {
 struct NotAValidator {};

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <map>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -78,6 +79,11 @@ class PromptTemplate {
   // typo in an edited prompt fails at start-up rather than mid-run.
   [[nodiscard]] static Result<PromptTemplate> load(const std::filesystem::path& file,
                                                    std::initializer_list<std::string_view> provided) {
+    return load(file, std::span<const std::string_view>(provided.begin(), provided.size()));
+  }
+
+  [[nodiscard]] static Result<PromptTemplate> load(const std::filesystem::path& file,
+                                                   std::span<const std::string_view> provided) {
     auto t = load(file);
     if (!t) return t;
     if (auto ok = t->check_provided(provided); !ok) return std::unexpected(std::move(ok.error()));
@@ -85,6 +91,10 @@ class PromptTemplate {
   }
 
   [[nodiscard]] Result<void> check_provided(std::initializer_list<std::string_view> provided) const {
+    return check_provided(std::span<const std::string_view>(provided.begin(), provided.size()));
+  }
+
+  [[nodiscard]] Result<void> check_provided(std::span<const std::string_view> provided) const {
     for (const auto& name : placeholders_) {
       bool known = false;
       for (auto p : provided) known = known || p == name;
@@ -121,7 +131,7 @@ class PromptTemplate {
     bool placeholder = false;
   };
 
-  static std::string provided_list(std::initializer_list<std::string_view> provided) {
+  static std::string provided_list(std::span<const std::string_view> provided) {
     std::string out;
     for (auto p : provided) out += (out.empty() ? "{" : ", {") + std::string(p) + "}";
     return out;
