@@ -21,18 +21,24 @@
 
 namespace speedrunner::validate {
 
+// A JSON number as people write it ("1.5", not boost's "1.5E0"); "" for non-numbers.
+[[nodiscard]] inline std::string number_text(const boost::json::value& v) {
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (!v.is_double()) return {};
+  char buf[32];
+  auto end = std::to_chars(buf, buf + sizeof buf, v.get_double()).ptr;
+  return std::string(buf, end);
+}
+
 // How a JSON value is described back to the model: "the string \"abc\"", "null".
 [[nodiscard]] inline std::string describe_json(const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null: return "null";
     case boost::json::kind::bool_: return v.get_bool() ? "true" : "false";
-    case boost::json::kind::int64: return "the number " + std::to_string(v.get_int64());
-    case boost::json::kind::uint64: return "the number " + std::to_string(v.get_uint64());
-    case boost::json::kind::double_: {
-      char buf[32];
-      auto end = std::to_chars(buf, buf + sizeof buf, v.get_double()).ptr;
-      return "the number " + std::string(buf, end);
-    }
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_: return "the number " + number_text(v);
     case boost::json::kind::string: return "the string " + detail::quote(v.get_string(), 40);
     case boost::json::kind::array: return "an array of " + std::to_string(v.get_array().size());
     case boost::json::kind::object: return "an object";
