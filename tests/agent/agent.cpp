@@ -6,6 +6,9 @@
 
 #include <cmath>
 
+#include <chrono>
+#include <optional>
+
 #include "catch.hpp"
 #include "scripted_model.hpp"
 
@@ -88,8 +91,18 @@ TEST_CASE("max_attempts 1 asks once", "[agent][retry]") {
 namespace {
 // Retries only when the answer had no JSON at all, never for bad keys.
 struct RetryOnlyWhenMissing {
-  bool should_retry(int attempts_made, const Error& rejection) const {
-    return attempts_made < 5 && rejection.what.find("no JSON object") != std::string::npos;
+  std::optional<std::chrono::milliseconds> next_delay(int attempt, const Error& rejection) const {
+    if (attempt >= 5 || rejection.what.find("no JSON object") == std::string::npos) return std::nullopt;
+    return std::chrono::milliseconds(1);
+  }
+};
+
+// Counts its calls: act copies the policy, so each act starts from zero.
+struct CountingRetry {
+  int calls = 0;
+  std::optional<std::chrono::milliseconds> next_delay(int, const Error&) {
+    if (++calls >= 2) return std::nullopt;
+    return std::chrono::milliseconds(0);
   }
 };
 }  // namespace
@@ -97,6 +110,7 @@ struct RetryOnlyWhenMissing {
 TEST_CASE("a retry policy written by a user decides from the rejection", "[agent][retry]") {
   STATIC_REQUIRE(RetryPolicy<ValidationRetry>);
   STATIC_REQUIRE(RetryPolicy<RetryOnlyWhenMissing>);
+  STATIC_REQUIRE(RetryPolicy<CountingRetry>);
   STATIC_REQUIRE_FALSE(RetryPolicy<int>);
   ScriptedModel model{.answers = {"none", "{\"steps\": \"many\"}", "{\"steps\": 3}"}};
   Agent<ScriptedModel&> agent(model, "s");
@@ -105,6 +119,16 @@ TEST_CASE("a retry policy written by a user decides from the rejection", "[agent
   REQUIRE_FALSE(r.has_value());
   CHECK(model.received.size() == 2);  // stopped at the bad key, did not ask a third time
   CHECK(r.error().what.find("key \"steps\": expected an integer, got the string \"many\"") != std::string::npos);
+}
+
+TEST_CASE("a stateful retry policy is copied for each act", "[agent][retry]") {
+  ScriptedModel model{.answers = {prose_only, prose_only, prose_only, prose_only}};
+  Agent<ScriptedModel&> agent(model, "s");
+  CountingRetry policy;
+  CHECK_FALSE(agent.act("one", validate::code_block("python"), policy).has_value());
+  CHECK_FALSE(agent.act("two", validate::code_block("python"), policy).has_value());
+  CHECK(policy.calls == 0);
+  CHECK(model.received.size() == 4);  // two answers per act
 }
 
 TEST_CASE("a model failure ends act at once with the model's error", "[agent]") {

@@ -3,6 +3,7 @@
 // and survives every prefix of an answer (a reply cut off anywhere).
 #include <speedrunner/validate/choice.hpp>
 #include <speedrunner/validate/code_block.hpp>
+#include <speedrunner/validate/edits.hpp>
 #include <speedrunner/validate/json.hpp>
 #include <speedrunner/validate/json_as.hpp>
 #include <speedrunner/validate/validator.hpp>
@@ -74,8 +75,19 @@ struct AllOfCase {
   static std::vector<std::string> rejected() { return {"", "```cpp\nint x;\n```", "{\"ok\": true}"}; }
 };
 
-using ValidatorCases =
-    std::tuple<CodeBlockCase, JsonObjectCase, JsonFieldsCase, JsonAsCase, OneOfCase, AndThenCase, AllOfCase>;
+struct SearchReplaceCase {
+  static validate::SearchReplaceBlocks make() { return {}; }
+  static std::vector<std::string> accepted() {
+    return {"Shorter warmup:\ntrain.py\n```python\n<<<<<<< SEARCH\nwarmup = 700\n=======\nwarmup = 256\n>>>>>>> REPLACE\n```\n",
+            "new_file.py\n```\n<<<<<<< SEARCH\n=======\nprint('new')\n>>>>>>> REPLACE\n```"};
+  }
+  static std::vector<std::string> rejected() {
+    return {"", "just prose", "train.py\n```\n<<<<<<< SEARCH\nx\n>>>>>>> REPLACE\n```"};
+  }
+};
+
+using ValidatorCases = std::tuple<CodeBlockCase, JsonObjectCase, JsonFieldsCase, JsonAsCase, OneOfCase, AndThenCase,
+                                  AllOfCase, SearchReplaceCase>;
 
 template <class R>
 bool same_result(const R& a, const R& b) {

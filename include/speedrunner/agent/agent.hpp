@@ -8,35 +8,42 @@
 #include <speedrunner/llm/model.hpp>
 #include <speedrunner/validate/validator.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace speedrunner::agent {
 
-// Decides, after a rejected answer, whether to ask again. Network retries are
-// the model decorators' business; this one is about answers that do not validate.
+// Decides, after a rejected answer, whether to ask again: a delay (usually
+// zero) or nullopt to stop. The same shape as llm::RetryPolicy (network
+// retries, llm/retry.hpp), so its FixedAttempts and NoRetry work here too; act
+// copies the policy, which may keep state for one act.
 template <class P>
-concept RetryPolicy = requires(const P& policy, int attempts_made, const Error& rejection) {
-  { policy.should_retry(attempts_made, rejection) } -> std::convertible_to<bool>;
+concept RetryPolicy = std::copy_constructible<P> && requires(P& policy, int attempt, const Error& rejection) {
+  { policy.next_delay(attempt, rejection) } -> std::same_as<std::optional<std::chrono::milliseconds>>;
 };
 
 template <class P>
 consteval bool check_retry_policy() {
   static_assert(RetryPolicy<P>,
-                "a RetryPolicy needs `bool should_retry(int attempts_made, const Error& rejection) const`");
+                "a RetryPolicy needs to be copyable and have `std::optional<std::chrono::milliseconds> "
+                "next_delay(int attempt, const Error& rejection)`");
   return RetryPolicy<P>;
 }
 
-// At most max_attempts answers per act (1: no retry).
+// At most max_attempts answers per act (1: no retry), asked again at once.
 struct ValidationRetry {
   int max_attempts = 3;
-  [[nodiscard]] bool should_retry(int attempts_made, const Error& /*rejection*/) const {
-    return attempts_made < max_attempts;
+  [[nodiscard]] std::optional<std::chrono::milliseconds> next_delay(int attempt, const Error& /*rejection*/) const {
+    if (attempt >= max_attempts) return std::nullopt;
+    return std::chrono::milliseconds(0);
   }
 };
 
@@ -58,6 +65,13 @@ inline constexpr std::string_view default_feedback =
 
 namespace detail {
 struct NotAValidator {};
+
+// Names the asking agent where llm::Request has the field (the llm layer
+// keeps per-agent logs and replay queues by it).
+template <class Request>
+void tag_with_agent(Request& request, const std::string& name) {
+  if constexpr (requires { request.agent = name; }) request.agent = name;
+}
 template <class V>
 struct validated {
   using type = NotAValidator;
@@ -89,7 +103,7 @@ class Agent {
 
   // Asks `instruction` as a fresh conversation.
   template <class V, class R = ValidationRetry>
-  [[nodiscard]] Result<validated_t<V>> act(std::string instruction, const V& validator, const R& retry = {}) {
+  [[nodiscard]] Result<validated_t<V>> act(std::string instruction, const V& validator, R retry = {}) {
     std::vector<llm::Message> conversation;
     conversation.push_back({llm::Role::user, std::move(instruction)});
     return act(std::move(conversation), validator, retry);
@@ -98,7 +112,7 @@ class Agent {
   // Continues `conversation` (user/assistant turns, ending with a user turn).
   template <class V, class R = ValidationRetry>
   [[nodiscard]] Result<validated_t<V>> act(std::vector<llm::Message> conversation, const V& validator,
-                                           const R& retry = {}) {
+                                           R retry = {}) {
     static_assert(validate::check_validator<V>());
     static_assert(check_retry_policy<R>());
     if constexpr (validate::Validator<V> && RetryPolicy<R>) return ask(std::move(conversation), validator, retry);
@@ -112,6 +126,10 @@ class Agent {
     return {};
   }
 
+  // Who is asking ("ideator", "analyst"), for logs and per-agent totals.
+  void set_name(std::string name) { name_ = std::move(name); }
+  [[nodiscard]] const std::string& name() const { return name_; }
+
   [[nodiscard]] const llm::Usage& usage() const { return usage_; }
   [[nodiscard]] double cost_usd() const { return cost_usd_; }
   [[nodiscard]] int calls() const { return calls_; }
@@ -122,9 +140,13 @@ class Agent {
 
  private:
   template <class V, class R>
-  Result<validated_t<V>> ask(std::vector<llm::Message> conversation, const V& validator, const R& retry) {
+  Result<validated_t<V>> ask(std::vector<llm::Message> conversation, const V& validator, R& retry) {
     last_attempts_.clear();
-    llm::Request request{system_, std::move(conversation), params_};
+    llm::Request request;
+    request.system = system_;
+    request.messages = std::move(conversation);
+    request.params = params_;
+    detail::tag_with_agent(request, name_);
     for (int attempt = 1;; ++attempt) {
       auto response = model_.complete(request);
       if (!response)
@@ -142,7 +164,9 @@ class Agent {
       if (response->finish == llm::FinishReason::length)
         reason += " (the answer stopped at the output token limit; answer more briefly)";
       last_attempts_.push_back({response->text, reason, response->finish});
-      if (!retry.should_retry(attempt, value.error())) break;
+      auto delay = retry.next_delay(attempt, value.error());
+      if (!delay) break;
+      if (delay->count() > 0) std::this_thread::sleep_for(*delay);
       request.messages.push_back({llm::Role::assistant, std::move(response->text)});
       request.messages.push_back({llm::Role::user, *feedback_.render({{"reason", reason}})});
     }
@@ -161,6 +185,7 @@ class Agent {
   }
 
   Model model_;
+  std::string name_ = "agent";
   std::string system_;
   llm::Params params_;
   PromptTemplate feedback_;

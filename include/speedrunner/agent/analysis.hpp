@@ -146,6 +146,7 @@ class Analyst {
     if (!feedback) return std::unexpected(std::move(feedback.error()));
     Agent<Model> a(std::forward<Model>(model), *system->render({}), settings.params);
     if (auto ok = a.set_feedback(std::move(*feedback)); !ok) return std::unexpected(std::move(ok.error()));
+    a.set_name("analyst");
     return Analyst(std::move(a), std::move(*summary), std::move(*metrics), settings);
   }
 

@@ -105,6 +105,7 @@ class Llm {
     if (!feedback) return std::unexpected(std::move(feedback.error()));
     agent::Agent<Model> a(std::forward<Model>(model), *system->render({}), settings.params);
     if (auto ok = a.set_feedback(std::move(*feedback)); !ok) return std::unexpected(std::move(ok.error()));
+    a.set_name("ideator");
     return Llm(std::move(a), std::move(*draft), std::move(*improve), std::move(*debug), settings.max_attempts);
   }
 
