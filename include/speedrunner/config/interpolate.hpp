@@ -68,6 +68,7 @@ class Interpolator {
   const ResolveOptions& opt_;
   std::vector<std::vector<std::string>> stack_;  // strings being resolved, outermost first
   std::set<std::string> done_;
+  int nesting_ = 0;  // ${ inside ${ ...
 
   static std::string path_id(const std::vector<std::string>& p) {
     std::string s;
@@ -105,7 +106,13 @@ class Interpolator {
   std::string chain_note() const {
     if (stack_.size() < 2) return {};
     std::string s = " (while resolving ";
-    for (std::size_t i = 0; i < stack_.size(); ++i) {
+    const std::size_t n = stack_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (n > 8 && i == 3) {  // a long chain: its ends say enough
+        s += " -> ...";
+        i = n - 4;
+        continue;
+      }
       if (i) s += " -> ";
       s += dotted(stack_[i]);
     }
@@ -127,6 +134,8 @@ class Interpolator {
                     "break the cycle: one of these keys must hold a value, not a reference");
       }
     }
+    if (stack_.size() >= 200)
+      return error("references nest more than 200 deep", "shorten the chain of ${...} references");
     stack_.push_back(path);
     std::string text(at(path)->as_string());
     auto r = expand(text);
@@ -190,7 +199,9 @@ class Interpolator {
   Result<json::value> evaluate(std::string_view inner_raw) {
     std::string inner(inner_raw);
     if (inner.find("${") != std::string::npos) {  // nested: expand the inside first
+      if (++nesting_ > 32) return error("${...} nested more than 32 deep", "simplify the reference");
       auto v = expand(inner);
+      --nesting_;
       if (!v) return v;
       auto t = as_text(*v, "${" + inner + "}");
       if (!t) return error(t.error().what, t.error().fix);
