@@ -95,3 +95,19 @@ TEST_CASE("malformed interpolations are errors", "[config][interpolate]") {
   CHECK(resolve(R"({"a": "${qqqq:x}"})").error().what.find("did you mean") == std::string::npos);
   CHECK(resolve(R"({"a": "${nw:x}"})").error().what.find("(did you mean now?)") != std::string::npos);
 }
+
+TEST_CASE("very deep reference chains and nesting are errors, not stack overflows", "[config][interpolate]") {
+  std::string chain = "{";
+  for (int i = 0; i < 1000; ++i) chain += "\"k" + std::to_string(i) + "\": \"${k" + std::to_string(i + 1) + "}\", ";
+  chain += "\"k1000\": 1}";
+  auto r = resolve(chain.c_str());
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().what.find("references nest more than 200 deep") != std::string::npos);
+  std::string nested = "{\"a\": \"";
+  for (int i = 0; i < 100; ++i) nested += "${";
+  for (int i = 0; i < 100; ++i) nested += "}";
+  nested += "\"}";
+  auto n = resolve(nested.c_str());
+  REQUIRE_FALSE(n.has_value());
+  CHECK(n.error().what.find("nested more than 32 deep") != std::string::npos);
+}
