@@ -16,6 +16,16 @@
 #include <speedrunner/code/unified_diff.hpp>
 #include <speedrunner/code/version_files.hpp>
 #include <speedrunner/code/whole_file.hpp>
+#include <speedrunner/config/bind.hpp>
+#include <speedrunner/config/compose.hpp>
+#include <speedrunner/config/config.hpp>
+#include <speedrunner/config/interpolate.hpp>
+#include <speedrunner/config/json.hpp>
+#include <speedrunner/config/overrides.hpp>
+#include <speedrunner/config/run_config.hpp>
+#include <speedrunner/config/secrets.hpp>
+#include <speedrunner/config/settings.hpp>
+#include <speedrunner/config/suggest.hpp>
 #include <speedrunner/core/error.hpp>
 #include <speedrunner/data/shard.hpp>
 #include <speedrunner/ideate/dummy.hpp>
