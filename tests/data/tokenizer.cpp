@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 using speedrunner::data::Gpt2Tokenizer;
@@ -135,9 +136,9 @@ TEST_CASE("broken tokenizer files are errors that name the file and the fix", "[
   }
   SECTION("a merge of unknown tokens names its line") {
     std::string encoder = "{";
+    int n = 0;
     for (int b = 0; b < 256; ++b) {
       // GPT-2's printable stand-in for each byte, written as a JSON \u escape
-      static int n = 0;
       const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       char buf[32];
       std::snprintf(buf, sizeof buf, "\"\\u%04x\": %d, ", printable ? b : 256 + n++, b);
@@ -150,4 +151,31 @@ TEST_CASE("broken tokenizer files are errors that name the file and the fix", "[
     REQUIRE(!bad);
     CHECK(bad.error().what.starts_with("merges.bpe:2: "));
   }
+}
+
+TEST_CASE("the heap BPE for long pieces makes exactly the merges of the scanning one", "[data][tokenizer]") {
+  std::mt19937 rng(20240520);
+  const std::string alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aaaab", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                                   "0123456789", " ", "-=*", "\xc3\xa9\xe4\xb8\xad"};
+  std::vector<std::uint32_t> scanned, heaped;
+  for (int round = 0; round < 300; ++round) {
+    const std::string& alphabet = alphabets[std::size_t(round) % std::size(alphabets)];
+    const std::size_t length = 2 + rng() % (round < 280 ? 400 : 3000);
+    std::string piece;
+    for (std::size_t k = 0; k < length; ++k) piece += alphabet[rng() % alphabet.size()];
+    tokenizer().bpe_short(piece, scanned);
+    tokenizer().bpe_long(piece, heaped);
+    INFO("round " << round << ", length " << length);
+    REQUIRE(scanned == heaped);
+  }
+}
+
+TEST_CASE("a megabyte without spaces encodes in one piece and round-trips", "[data][tokenizer]") {
+  std::mt19937 rng(7);
+  const std::string letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";  // one \p{L}+ piece
+  std::string blob;
+  for (int k = 0; k < 1'000'000; ++k) blob += letters[rng() % letters.size()];
+  const auto ids = tokenizer().encode(blob);
+  CHECK(ids.size() > 200'000);
+  CHECK(tokenizer().decode(ids).value() == blob);
 }

@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -225,7 +226,9 @@ class Gpt2Tokenizer {
         return;
       }
       bpe(piece, cache.word_);
-      if (cache.pieces_.size() >= cache.max_pieces_) {
+      // bounded in entries and in bytes (offsets are 32-bit)
+      if (cache.pieces_.size() >= cache.max_pieces_ || cache.pieces_.key_bytes() > (std::size_t(1) << 28) ||
+          cache.ids_.size() > (std::size_t(1) << 28)) {
         cache.pieces_.clear();
         cache.ids_.clear();
       }
@@ -240,8 +243,17 @@ class Gpt2Tokenizer {
   }
 
   // GPT-2's BPE: repeatedly merge every occurrence (left to right) of the
-  // adjacent pair with the lowest rank until no pair has a merge.
+  // adjacent pair with the lowest rank until no pair has a merge. Short
+  // pieces scan for that pair; long ones (base64 blobs, rules of dashes)
+  // would make the scan quadratic, so they take the same steps from a heap.
   void bpe(std::string_view piece, std::vector<std::uint32_t>& word) const {
+    if (piece.size() > 64) return bpe_long(piece, word);
+    bpe_short(piece, word);
+  }
+
+ public:
+  // Both BPE strategies, public so tests can hold them against each other.
+  void bpe_short(std::string_view piece, std::vector<std::uint32_t>& word) const {
     word.clear();
     for (char c : piece) word.push_back(byte_token_[std::uint8_t(c)]);
     while (word.size() > 1) {
@@ -265,6 +277,63 @@ class Gpt2Tokenizer {
     }
   }
 
+  // The same merges in O(n log n): a heap of candidate pairs by rank. All
+  // candidates of the lowest rank (one rank is one pair) are merged in one
+  // left-to-right sweep before any pair the sweep creates is looked at,
+  // exactly as the scan does; stale candidates are recognized by their ids.
+  void bpe_long(std::string_view piece, std::vector<std::uint32_t>& word) const {
+    const std::size_t n = piece.size();
+    std::vector<std::uint32_t> id(n);
+    std::vector<std::uint32_t> next(n), prev(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      id[k] = byte_token_[std::uint8_t(piece[k])];
+      next[k] = std::uint32_t(k + 1);
+      prev[k] = std::uint32_t(k == 0 ? none : k - 1);
+    }
+    struct Candidate {
+      std::uint32_t rank, left;     // left: the left node's index
+      std::uint32_t left_id, right_id;
+    };
+    auto later = [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.left > b.left; };
+    std::vector<Candidate> heap;
+    auto consider = [&](std::uint32_t left) {
+      if (left == none || next[left] >= n) return;
+      const detail::Merge m = merges_.find(id[left], id[next[left]]);
+      if (m.rank == detail::PairMergeMap::no_rank) return;
+      heap.push_back({m.rank, left, id[left], id[next[left]]});
+      std::push_heap(heap.begin(), heap.end(), later);
+    };
+    for (std::uint32_t k = 0; k + 1 < n; ++k) consider(k);
+    std::vector<bool> alive(n, true);
+    std::vector<std::uint32_t> merged;  // left nodes merged in this sweep
+    while (!heap.empty()) {
+      const std::uint32_t rank = heap.front().rank;
+      merged.clear();
+      // the heap yields this rank's candidates by position: a left-to-right sweep
+      while (!heap.empty() && heap.front().rank == rank) {
+        const Candidate c = heap.front();
+        std::pop_heap(heap.begin(), heap.end(), later);
+        heap.pop_back();
+        if (!alive[c.left] || id[c.left] != c.left_id || next[c.left] >= n || id[next[c.left]] != c.right_id) continue;
+        const std::uint32_t right = next[c.left];
+        id[c.left] = merges_.find(c.left_id, c.right_id).token;
+        alive[right] = false;
+        next[c.left] = next[right];
+        if (next[right] < n) prev[next[right]] = c.left;
+        merged.push_back(c.left);
+      }
+      // pairs the sweep created wait for the next sweep, as in the scan
+      for (std::uint32_t left : merged) {
+        if (!alive[left]) continue;
+        consider(prev[left]);
+        consider(left);
+      }
+    }
+    word.clear();
+    for (std::uint32_t k = 0; k < n; k = next[k]) word.push_back(id[k]);
+  }
+
+ private:
   std::vector<std::string> bytes_of_;     // id -> the bytes it stands for
   detail::StringIdMap id_of_;             // bytes -> id (ordinary tokens)
   detail::PairMergeMap merges_;
