@@ -12,6 +12,9 @@
 #include <vector>
 
 namespace speedrun {
+
+int data_command(std::span<const std::string_view> args);  // data.cpp
+
 namespace {
 
 constexpr std::string_view overview =
@@ -26,7 +29,9 @@ constexpr std::string_view overview =
     "Overrides are Hydra-style: group=option (model=o3_mini, task=collatz),\n"
     "key=value (n_iterations=5), +key=value adds a key, ~key removes one.\n";
 
-std::array<Subcommand, 0> table{};
+std::array table{
+    Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
+};
 
 void print_help() {
   std::fputs(overview.data(), stdout);

@@ -27,7 +27,11 @@
 #include <speedrunner/config/settings.hpp>
 #include <speedrunner/config/suggest.hpp>
 #include <speedrunner/core/error.hpp>
+#include <speedrunner/data/build.hpp>
+#include <speedrunner/data/corpus.hpp>
+#include <speedrunner/data/mini_corpus.hpp>
 #include <speedrunner/data/shard.hpp>
+#include <speedrunner/data/tokenizer.hpp>
 #include <speedrunner/ideate/dummy.hpp>
 #include <speedrunner/ideate/ideator.hpp>
 #include <speedrunner/ideate/llm.hpp>

@@ -5,6 +5,7 @@
 
 #include <speedrunner/core/error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace speedrunner::data {
@@ -107,6 +109,83 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return fail(name + ": cannot rename the temporary file into place: " + ec.message());
   return {};
+}
+
+// Reads a whole shard's tokens after validating its header.
+[[nodiscard]] inline Result<std::vector<std::uint16_t>> read_shard(const std::filesystem::path& path) {
+  auto info = read_shard_header(path);
+  if (!info) return std::unexpected(info.error());
+  std::vector<std::uint16_t> tokens;
+  if (auto read = read_shard_tokens(*info, 0, info->tokens, tokens); !read) return std::unexpected(read.error());
+  return tokens;
+}
+
+// What a full scan of a shard finds beyond its header.
+struct ShardStats {
+  ShardInfo info;
+  std::uint64_t documents = 0;  // <|endoftext|> tokens, one per document start
+};
+
+// Validates the header and every token: an id at or above `vocab_size` is an
+// error naming its position (a shard of another tokenizer, or corrupt).
+[[nodiscard]] inline Result<ShardStats> scan_shard(const std::filesystem::path& path,
+                                                   std::uint32_t vocab_size = 50257) {
+  auto info = read_shard_header(path);
+  if (!info) return std::unexpected(info.error());
+  ShardStats stats{*info, 0};
+  std::vector<std::uint16_t> chunk;
+  constexpr std::uint64_t chunk_tokens = std::uint64_t(1) << 22;
+  for (std::uint64_t at = 0; at < info->tokens; at += chunk_tokens) {
+    const std::uint64_t count = std::min(chunk_tokens, info->tokens - at);
+    if (auto read = read_shard_tokens(*info, at, count, chunk); !read) return std::unexpected(read.error());
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      if (chunk[k] >= vocab_size)
+        return fail(path.string() + ": token " + std::to_string(at + k) + " is " + std::to_string(chunk[k]) +
+                        ", outside GPT-2's vocabulary of " + std::to_string(vocab_size),
+                    "the file is corrupt or was made by another tokenizer; regenerate it");
+      stats.documents += chunk[k] == end_of_text;
+    }
+  }
+  return stats;
+}
+
+enum class Split { train, val };
+
+// "NAME_train_000001.bin" / "NAME_val_000000.bin", the modded-nanogpt names.
+[[nodiscard]] inline std::string shard_file_name(std::string_view name, Split split, std::size_t index) {
+  std::string digits = std::to_string(index);
+  if (digits.size() < 6) digits.insert(0, 6 - digits.size(), '0');
+  return std::string(name) + (split == Split::train ? "_train_" : "_val_") + digits + ".bin";
+}
+
+// The shards of one folder, by split, sorted by name.
+struct ShardSet {
+  std::vector<std::filesystem::path> train, val;
+  std::vector<std::filesystem::path> unrecognized;  // other *.bin files
+};
+
+// Lists DIR's NAME_{train,val}_NNNNNN.bin files (any NAME).
+[[nodiscard]] inline Result<ShardSet> find_shards(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return fail(dir.string() + ": not a folder of token shards", "pass the folder holding the .bin files");
+  ShardSet set;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".bin") continue;
+    const std::string stem = entry.path().stem().string();
+    auto numbered = [&](std::string_view marker) {
+      const auto at = stem.rfind(marker);
+      if (at == std::string::npos || at == 0 || stem.size() != at + marker.size() + 6) return false;
+      return std::all_of(stem.begin() + std::ptrdiff_t(at + marker.size()), stem.end(),
+                         [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (numbered("_train_")) set.train.push_back(entry.path());
+    else if (numbered("_val_")) set.val.push_back(entry.path());
+    else set.unrecognized.push_back(entry.path());
+  }
+  if (ec) return fail(dir.string() + ": cannot list: " + ec.message());
+  for (auto* list : {&set.train, &set.val, &set.unrecognized}) std::sort(list->begin(), list->end());
+  return set;
 }
 
 }  // namespace speedrunner::data
