@@ -48,7 +48,7 @@ if [[ $parts == *train* && $build_ok == 1 ]]; then
   build-dev/cuda/speedrun-train-gpt2 --train '/tmp/text/text_train_*.bin' --val '/tmp/text/text_val_*.bin' \
     --batch 32 --steps ${TRAIN_STEPS:-300} --warmup 30 --lr 1e-3 --val-every 50 --val-tokens 1048576 \
     --summary "$OUT/train_summary.json" > "$OUT/train.log" 2>&1
-  say "train (124M, byte-level Python source, B=32 T=1024): $(grep val_loss "$OUT/train.log" | sed 's/ train_time.*//' | tr '\n' ' ')"
+  say "train (124M, Python stdlib source, B=32 T=1024; $(cat "$OUT/text.log")): $(grep val_loss "$OUT/train.log" | sed 's/ train_time.*//' | tr '\n' ' ')"
   say "train timing: $(grep val_loss "$OUT/train.log" | tail -1 | grep -o 'train_time.*')"
   tail -3 "$OUT/train.log"
 fi

@@ -8,8 +8,6 @@
 
 #include "common.cuh"
 
-#include <boost/json.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -249,22 +247,21 @@ int run(const Options& o) {
   }
 
   if (main_rank && !o.summary.empty()) {
-    boost::json::object s;
-    s["steps"] = steps_done;
-    s["target_steps"] = o.steps;
-    s["final_val_loss"] = last_val;
-    s["final_train_loss"] = last_train;
-    s["train_time_ms"] = train_ms;
-    s["step_avg_ms"] = timed_steps > 0 ? train_ms / timed_steps : 0.0;
-    s["tokens_per_step"] = tokens_per_batch * o.grad_accum;
-    s["world_size"] = dist.world;
-    s["reached_target"] = reached;
-    if (o.target_val_loss) s["target_val_loss"] = *o.target_val_loss;
-    s["model"] = {{"layers", o.model.layers}, {"heads", o.model.heads}, {"width", o.model.channels},
-                  {"vocab", o.model.vocab}, {"padded_vocab", o.model.padded_vocab}, {"seq", o.seq},
-                  {"parameters", model.layout().count}};
+    // Numbers and booleans only, so no escaping is needed (and no JSON library:
+    // GPU images may lack Boost.JSON's compiled part).
+    auto num = [](double x) { return std::isfinite(x) ? std::to_string(x) : std::string("null"); };
     std::ofstream out(o.summary);
-    out << boost::json::serialize(s) << "\n";
+    out << "{\"steps\": " << steps_done << ", \"target_steps\": " << o.steps
+        << ", \"final_val_loss\": " << num(last_val) << ", \"final_train_loss\": " << num(last_train)
+        << ", \"train_time_ms\": " << num(train_ms)
+        << ", \"step_avg_ms\": " << num(timed_steps > 0 ? train_ms / timed_steps : 0.0)
+        << ", \"tokens_per_step\": " << tokens_per_batch * o.grad_accum << ", \"world_size\": " << dist.world
+        << ", \"reached_target\": " << (reached ? "true" : "false")
+        << ", \"target_val_loss\": " << (o.target_val_loss ? num(*o.target_val_loss) : std::string("null"))
+        << ", \"model\": {\"layers\": " << o.model.layers << ", \"heads\": " << o.model.heads
+        << ", \"width\": " << o.model.channels << ", \"vocab\": " << o.model.vocab
+        << ", \"padded_vocab\": " << o.model.padded_vocab << ", \"seq\": " << o.seq
+        << ", \"parameters\": " << model.layout().count << "}}\n";
     if (!out) std::fprintf(stderr, "speedrun-train-gpt2: %s: cannot write the summary\n", o.summary.c_str());
   }
   CUDA_CHECK(cudaStreamSynchronize(stream));
