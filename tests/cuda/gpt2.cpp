@@ -18,6 +18,7 @@ TEST_CASE("The GPU GPT-2 matches the CPU reference in logits, loss, gradients an
   const int B = 4, T = 32, N = B * T;
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
+  {  // the model goes before its stream
   GPT2 gpu(config, B, T, 1337, stream);
   cpu::GPT2<double> ref(config, B, T);
   const ParamLayout& layout = gpu.layout();
@@ -76,5 +77,6 @@ TEST_CASE("The GPU GPT-2 matches the CPU reference in logits, loss, gradients an
     worst = std::max(worst, std::abs(lg - lc));
   }
   CHECK(worst < 2e-2);
+  }
   CUDA_CHECK(cudaStreamDestroy(stream));
 }
