@@ -2,6 +2,7 @@
 // default) at several per-GPU batch sizes: median ms per step, tokens/s, MFU
 // against 989.4 TFLOP/s dense bf16 (6N + 6LCT FLOPs per token), device memory.
 //   bench-gpt2 [--batches 32,64] [--seq 1024] [--steps 20] [--warmup 5] [--model d12|tiny]
+//              [--attention flash|gemm|both]
 #include "gpt2.hpp"
 
 #include "common.cuh"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   std::vector<int> batches{32, 64};
   int T = 1024, steps = 20, warmup = 5;
   cu::GPT2Config config = cu::record1_config;
+  std::vector<cu::Attention> kinds{cu::Attention::flash};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i], value = argv[i + 1];
     if (arg == "--batches") {
@@ -32,6 +34,10 @@ int main(int argc, char** argv) {
     else if (arg == "--steps") steps = std::atoi(value.c_str());
     else if (arg == "--warmup") warmup = std::atoi(value.c_str());
     else if (arg == "--model") config = value == "tiny" ? cu::tiny_config : cu::record1_config;
+    else if (arg == "--attention") {
+      if (value == "both") kinds = {cu::Attention::flash, cu::Attention::gemm};
+      else kinds = {value == "gemm" ? cu::Attention::gemm : cu::Attention::flash};
+    }
     else {
       std::fprintf(stderr, "bench-gpt2: unknown option %s\n", arg.c_str());
       return 2;
@@ -47,17 +53,19 @@ int main(int argc, char** argv) {
   const double peak_flops = 989.4e12, flops_token = cu::flops_per_token(config, T);
   std::printf("card: %s; model %zu parameters; %.1f MFLOP per token\n", prop.name, cu::ParamLayout(config).count,
               flops_token / 1e6);
-  std::printf("%-6s %-6s %10s %10s %12s %7s %10s\n", "impl", "batch", "ms/step", "min ms", "tokens/s", "MFU", "mem GiB");
+  std::printf("%-9s %-6s %10s %10s %12s %7s %10s\n", "impl", "batch", "ms/step", "min ms", "tokens/s", "MFU", "mem GiB");
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   cu::OptimizerConfig opt;
+  for (const cu::Attention kind : kinds)
   for (int B : batches) {
+    const char* impl = kind == cu::Attention::flash ? "cuda" : "cuda-gemm";
     std::size_t free_before = 0, total = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_before, &total));
     std::vector<double> ms;
     std::size_t used = 0;
     {
-      cu::GPT2 model(config, B, T, 1337, stream);
+      cu::GPT2 model(config, B, T, 1337, stream, kind);
       // a few distinct random batches, rotated, so no step sees cached data
       std::mt19937 rng(B);
       std::uniform_int_distribution<int> tok(0, config.vocab - 1);
@@ -94,9 +102,9 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2], tokens = double(B) * T;
     const double tok_s = tokens / (median / 1e3), mfu = flops_token * tok_s / peak_flops;
-    std::printf("%-6s %-6d %10.2f %10.2f %12.0f %6.1f%% %10.2f\n", "cuda", B, median, ms.front(), tok_s, 100 * mfu,
+    std::printf("%-9s %-6d %10.2f %10.2f %12.0f %6.1f%% %10.2f\n", impl, B, median, ms.front(), tok_s, 100 * mfu,
                 double(used) / (1 << 30));
-    std::printf("BENCH impl=cuda batch=%d ms=%.3f tokens_per_s=%.0f mfu=%.4f mem_gib=%.2f\n", B, median, tok_s, mfu,
+    std::printf("BENCH impl=%s batch=%d ms=%.3f tokens_per_s=%.0f mfu=%.4f mem_gib=%.2f\n", impl, B, median, tok_s, mfu,
                 double(used) / (1 << 30));
     std::fflush(stdout);
   }

@@ -54,9 +54,9 @@ if [[ $parts == *train* && $build_ok == 1 ]]; then
 fi
 
 if [[ $parts == *bench* && $build_ok == 1 ]]; then
-  bench/compare.sh build-dev/cuda/bench-gpt2 --batches ${BENCH_BATCHES:-32,64} --steps 20 > "$OUT/bench.log" 2>&1
+  bench/compare.sh build-dev/cuda/bench-gpt2 --batches ${BENCH_BATCHES:-32,64} --steps 20 --attention ${BENCH_ATTENTION:-both} > "$OUT/bench.log" 2>&1
   summary+=("$(sed -n '/^batch  cuda/,$p' "$OUT/bench.log")")
-  grep -E '^(card|cuda |torch )' "$OUT/bench.log"
+  grep -E '^(card|cuda|torch)' "$OUT/bench.log"
   grep -iE 'error|Traceback' "$OUT/bench.log" | head -5
 fi
 

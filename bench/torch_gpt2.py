@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--seq", type=int, default=1024)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--attention", default="flash")  # bench-gpt2's option, ignored here
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -97,7 +98,7 @@ def main():
         tok_s = B * T / (ms / 1e3)
         mfu = flops_token * tok_s / 989.4e12
         mem = torch.cuda.max_memory_allocated() / 2**30
-        print(f"{'torch':<6} {B:<6} {ms:10.2f} {min(times):10.2f} {tok_s:12.0f} {100 * mfu:6.1f}% {mem:10.2f}")
+        print(f"{'torch':<9} {B:<6} {ms:10.2f} {min(times):10.2f} {tok_s:12.0f} {100 * mfu:6.1f}% {mem:10.2f}")
         print(f"BENCH impl=torch batch={B} ms={ms:.3f} tokens_per_s={tok_s:.0f} mfu={mfu:.4f} mem_gib={mem:.2f}",
               flush=True)
         del model, opt, compiled, data

@@ -14,8 +14,10 @@ T* GPT2::alloc(std::size_t count) {
   return static_cast<T*>(p);
 }
 
-GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStream_t stream)
-    : config_(config), layout_(config), B_(B), T_(T), stream_(stream) {
+GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStream_t stream, Attention attention)
+    : config_(config), layout_(config), B_(B), T_(T), stream_(stream),
+      attention_(attention == Attention::flash && flash_attention_supported(config.head_size()) ? Attention::flash
+                                                                                                : Attention::gemm) {
   const std::size_t L = config.layers, C = config.channels, NH = config.heads, Vp = config.padded_vocab;
   const std::size_t N = std::size_t(B) * T, NC = N * C;
   params_ = alloc<float>(layout_.total);
@@ -30,7 +32,6 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   encoded_ = alloc<bf16>(NC);
   ln1_ = alloc<bf16>(L * NC);
   qkv_ = alloc<bf16>(L * 3 * NC);
-  att_ = alloc<bf16>(L * B * NH * T * T);
   atty_ = alloc<bf16>(L * NC);
   res2_ = alloc<bf16>(L * NC);
   ln2_ = alloc<bf16>(L * NC);
@@ -48,8 +49,14 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   losses_ = alloc<float>(N);
   loss_sum_ = alloc<float>(1);
   grad_norm_sq_ = alloc<float>(1);
-  attn_scratch_ = alloc<bf16>(7 * NC);
-  datt_ = alloc<bf16>(std::size_t(B) * NH * T * T);
+  if (attention_ == Attention::flash) {
+    lse_ = alloc<float>(L * B * NH * T);
+    row_dot_ = alloc<float>(std::size_t(B) * NH * T);
+  } else {
+    att_ = alloc<bf16>(L * B * NH * T * T);
+    attn_scratch_ = alloc<bf16>(7 * NC);
+    datt_ = alloc<bf16>(std::size_t(B) * NH * T * T);
+  }
   dres_ = alloc<bf16>(NC);
   dsmall_ = alloc<bf16>(NC);
   dbig_ = alloc<bf16>(4 * NC);
@@ -103,7 +110,6 @@ void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
     const bf16* residual = l == 0 ? encoded_ : res3_ + (l - 1) * NC;
     bf16* ln1 = ln1_ + l * NC;
     bf16* qkv = qkv_ + l * 3 * NC;
-    bf16* att = att_ + std::size_t(l) * B * NH * T * T;
     bf16* atty = atty_ + l * NC;
     bf16* res2 = res2_ + l * NC;
     bf16* ln2 = ln2_ + l * NC;
@@ -114,7 +120,11 @@ void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
                       p + at.offset[ln1b] + l * c1, N, C, stream_);
     matmul_forward(blas_, qkv, ln1, p + at.offset[qkvw] + l * 3 * cc, p + at.offset[qkvb] + l * 3 * c1, nullptr, N,
                    C, 3 * C, stream_);
-    attention_forward(blas_, atty, att, qkv, attn_scratch_, B, T, C, NH, stream_);
+    if (attention_ == Attention::flash)
+      flash_attention_forward(atty, lse_ + std::size_t(l) * B * NH * T, qkv, B, T, NH, C / NH, stream_);
+    else
+      attention_forward(blas_, atty, att_ + std::size_t(l) * B * NH * T * T, qkv, attn_scratch_, B, T, C, NH,
+                        stream_);
     matmul_forward(blas_, res2, atty, p + at.offset[attprojw] + l * cc, p + at.offset[attprojb] + l * c1, residual,
                    N, C, C, stream_);
     layernorm_forward(ln2, ln2_mean_ + l * N, ln2_rstd_ + l * N, res2, p + at.offset[ln2w] + l * c1,
@@ -158,8 +168,12 @@ void GPT2::backward() {
     // attention
     matmul_backward(blas_, dsmall_, g + at.offset[attprojw] + l * cc, g + at.offset[attprojb] + l * c1, dres_,
                     atty_ + l * NC, p + at.offset[attprojw] + l * cc, N, C, C, stream_);
-    attention_backward(blas_, dqkv_, datt_, attn_scratch_, dsmall_, qkv_ + l * 3 * NC,
-                       att_ + std::size_t(l) * B * NH * T * T, B, T, C, NH, stream_);
+    if (attention_ == Attention::flash)
+      flash_attention_backward(dqkv_, row_dot_, dsmall_, atty_ + l * NC, qkv_ + l * 3 * NC,
+                               lse_ + std::size_t(l) * B * NH * T, B, T, NH, C / NH, stream_);
+    else
+      attention_backward(blas_, dqkv_, datt_, attn_scratch_, dsmall_, qkv_ + l * 3 * NC,
+                         att_ + std::size_t(l) * B * NH * T * T, B, T, C, NH, stream_);
     matmul_backward(blas_, dsmall_, g + at.offset[qkvw] + l * 3 * cc, g + at.offset[qkvb] + l * 3 * c1, dqkv_,
                     ln1_ + l * NC, p + at.offset[qkvw] + l * 3 * cc, N, C, 3 * C, stream_);
     layernorm_backward(dres_, g + at.offset[ln1w] + l * c1, g + at.offset[ln1b] + l * c1, dsmall_, residual,

@@ -11,11 +11,17 @@
 
 namespace speedrunner::cuda {
 
+// How attention runs: fused flash-style kernels (head sizes 16/32/64), or
+// batched GEMMs around a softmax kernel that store the (B,NH,T,T) probabilities.
+enum class Attention { flash, gemm };
+
 class GPT2 {
  public:
   // B sequences of T tokens per forward pass (T <= config.max_seq). Weights
-  // start from init_params(config, seed).
-  GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStream_t stream);
+  // start from init_params(config, seed). Flash attention falls back to the
+  // GEMM path for head sizes it does not support.
+  GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStream_t stream,
+       Attention attention = Attention::flash);
   ~GPT2();
   GPT2(const GPT2&) = delete;
   GPT2& operator=(const GPT2&) = delete;
@@ -43,6 +49,7 @@ class GPT2 {
   [[nodiscard]] const ParamLayout& layout() const { return layout_; }
   [[nodiscard]] int batch() const { return B_; }
   [[nodiscard]] int seq_len() const { return T_; }
+  [[nodiscard]] Attention attention() const { return attention_; }
   [[nodiscard]] float* grads() { return grads_; }
   [[nodiscard]] float* loss_accumulator() { return loss_sum_; }
   [[nodiscard]] cudaStream_t stream() const { return stream_; }
@@ -61,6 +68,7 @@ class GPT2 {
   ParamLayout layout_;
   int B_, T_;
   cudaStream_t stream_;
+  Attention attention_;
   Blas blas_;
   std::vector<void*> allocations_;
   std::size_t bytes_ = 0;
@@ -70,7 +78,9 @@ class GPT2 {
   int *tokens_ = nullptr, *targets_ = nullptr;
   // activations: per layer (L, ...) unless noted
   bf16* encoded_;                                  // (B,T,C)
-  bf16 *ln1_, *qkv_, *att_, *atty_, *res2_;        // (L,B,T,C) (L,B,T,3C) (L,B,NH,T,T) (L,B,T,C) x2
+  bf16 *ln1_, *qkv_, *atty_, *res2_;              // (L,B,T,C) (L,B,T,3C) (L,B,T,C) x2
+  bf16* att_ = nullptr;                            // gemm: (L,B,NH,T,T) probabilities
+  float* lse_ = nullptr;                           // flash: (L,B,NH,T) row log-sum-exp
   bf16 *ln2_, *fch_, *fch_gelu_, *res3_;           // (L,B,T,C) (L,B,T,4C) x2 (L,B,T,C)
   float *ln1_mean_, *ln1_rstd_, *ln2_mean_, *ln2_rstd_;  // (L,B,T)
   bf16* lnf_;                                      // (B,T,C)
@@ -78,8 +88,9 @@ class GPT2 {
   bf16* logits_;                                   // (B,T,Vp), dlogits after a forward with targets
   float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalars
   // work space
-  bf16* attn_scratch_;                             // 7*B*T*C
-  bf16* datt_;                                     // (B,NH,T,T)
+  bf16* attn_scratch_ = nullptr;                   // gemm: 7*B*T*C
+  bf16* datt_ = nullptr;                           // gemm: (B,NH,T,T)
+  float* row_dot_ = nullptr;                       // flash: (B,NH,T)
   bf16 *dres_, *dsmall_, *dbig_, *dqkv_;           // (B,T,C) x2, (B,T,4C), (B,T,3C)
 };
 

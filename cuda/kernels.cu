@@ -10,6 +10,7 @@
 #include "attention.cuh"
 #include "classifier.cuh"
 #include "encoder.cuh"
+#include "flash_attention.cuh"
 #include "gelu.cuh"
 #include "layernorm.cuh"
 #include "matmul.cuh"

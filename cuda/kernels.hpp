@@ -48,6 +48,15 @@ void causal_softmax_forward(bf16* att, int rows, int T, cudaStream_t stream);
 // In place: datt (rows,T) becomes d(scores) * scale, using the probabilities att.
 void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float scale, cudaStream_t stream);
 
+// flash_attention.cuh: fused causal attention, head sizes 16, 32, 64.
+// qkv (B,T,3C) -> out (B,T,C), lse (B,NH,T) row log-sum-exp for the backward pass.
+bool flash_attention_supported(int head_size);
+void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
+                             cudaStream_t stream);
+// dqkv (B,T,3C) overwritten; D (B,NH,T) is work space.
+void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv,
+                              const float* lse, int B, int T, int NH, int HS, cudaStream_t stream);
+
 // classifier.cuh: softmax over the first V of Vp logits and cross-entropy; the
 // logits (N,Vp) are replaced by dlogits = (probs - onehot) * dloss (0 past V).
 void softmax_cross_entropy(float* losses, bf16* logits, const int* targets, int N, int V, int Vp, float dloss,

@@ -29,6 +29,7 @@ constexpr const char* usage = R"(usage: speedrun-train-gpt2 [options]
   --val PATTERN          validation shards (same forms)
   --model NAME           d12 (record 1, default) or tiny; then optionally
   --layers N --heads N --width N --vocab N --padded-vocab N --max-seq N
+  --attention KIND       flash (fused kernels, default) or gemm (batched GEMMs + softmax)
   --batch B              sequences per GPU per micro-step (default 64)
   --seq T                tokens per sequence (default 1024)
   --grad-accum K         micro-steps per optimizer step (default 1)
@@ -54,6 +55,7 @@ struct Options {
   long long val_tokens = 10485760, synthetic_tokens = 20000000;
   std::optional<double> target_val_loss;
   std::uint64_t seed = 1337;
+  cu::Attention attention = cu::Attention::flash;
 };
 
 sr::Result<Options> parse(int argc, char** argv) {
@@ -83,6 +85,11 @@ sr::Result<Options> parse(int argc, char** argv) {
       if (value == "d12") o.model = cu::record1_config;
       else if (value == "tiny") o.model = cu::tiny_config;
       else return sr::fail("--model " + value + ": unknown model", "use d12 or tiny, then --layers/--width/... to adjust");
+    }
+    else if (arg == "--attention") {
+      if (value == "flash") o.attention = cu::Attention::flash;
+      else if (value == "gemm") o.attention = cu::Attention::gemm;
+      else return sr::fail("--attention " + value + ": unknown kind", "use flash or gemm");
     }
     else if (arg == "--layers") ok = number(o.model.layers);
     else if (arg == "--heads") ok = number(o.model.heads);
@@ -171,7 +178,7 @@ int run(const Options& o) {
 
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
-  cu::GPT2 model(o.model, o.batch, o.seq, o.seed, stream);
+  cu::GPT2 model(o.model, o.batch, o.seq, o.seed, stream, o.attention);
   if (main_rank) {
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, dist.local_rank));
@@ -179,7 +186,8 @@ int run(const Options& o) {
                 o.model.heads, o.model.channels, o.model.vocab, o.model.padded_vocab, model.layout().count);
     std::printf("batch: %d x %d tokens x %d micro-steps x %d GPUs (%s) = %lld tokens per step; %d val batches\n",
                 o.batch, o.seq, o.grad_accum, dist.world, prop.name, tokens_per_batch * o.grad_accum, val_steps);
-    std::printf("device memory for the model: %.2f GiB per GPU\n", double(model.device_bytes()) / (1 << 30));
+    std::printf("attention: %s; device memory for the model: %.2f GiB per GPU\n",
+                model.attention() == cu::Attention::flash ? "flash" : "gemm", double(model.device_bytes()) / (1 << 30));
     std::fflush(stdout);
   }
 

@@ -13,13 +13,16 @@ namespace cpu = speedrunner::cuda::cpu;
 using namespace speedrunner::cuda;
 using namespace speedrunner::cuda::testing;
 
-TEST_CASE("The GPU GPT-2 matches the CPU reference in logits, loss, gradients and 10 steps", "[cuda][gpu]") {
+namespace {
+
+void check_against_cpu(Attention attention) {
   const GPT2Config config = tiny_config;
   const int B = 4, T = 32, N = B * T;
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   {  // the model goes before its stream
-  GPT2 gpu(config, B, T, 1337, stream);
+  GPT2 gpu(config, B, T, 1337, stream, attention);
+  REQUIRE(gpu.attention() == attention);
   cpu::GPT2<double> ref(config, B, T);
   const ParamLayout& layout = gpu.layout();
   // bf16-exact weights, so the GPU's bf16 copy equals the master copy
@@ -79,4 +82,16 @@ TEST_CASE("The GPU GPT-2 matches the CPU reference in logits, loss, gradients an
   CHECK(worst < 2e-2);
   }
   CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
+}  // namespace
+
+TEST_CASE("The GPU GPT-2 with flash attention matches the CPU reference in logits, loss, gradients and 10 steps",
+          "[cuda][gpu]") {
+  check_against_cpu(Attention::flash);
+}
+
+TEST_CASE("The GPU GPT-2 with GEMM attention matches the CPU reference in logits, loss, gradients and 10 steps",
+          "[cuda][gpu]") {
+  check_against_cpu(Attention::gemm);
 }
