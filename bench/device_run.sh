@@ -60,6 +60,11 @@ if [[ $parts == *bench* && $build_ok == 1 ]]; then
   grep -iE 'error|Traceback' "$OUT/bench.log" | head -5
 fi
 
+if [[ $parts == *breakdown* && $build_ok == 1 ]]; then
+  build-dev/cuda/bench-gpt2 --breakdown 32 > "$OUT/breakdown.log" 2>&1
+  sed -n '/^breakdown/,$p' "$OUT/breakdown.log"
+fi
+
 if [[ $parts == *dp* && $build_ok == 1 ]]; then
   tests/cuda/data_parallel.sh build-dev/cuda/speedrun-train-gpt2 > "$OUT/dp.log" 2>&1
   say "data parallel: exit $? $(grep -E 'largest' "$OUT/dp.log" | tr '\n' ' ')"

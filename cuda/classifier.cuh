@@ -17,13 +17,18 @@ __global__ void softmax_cross_entropy_kernel(float* losses, bf16* logits, const 
   for (int c = threadIdx.x * 8; c < V; c += blockDim.x * 8) {
     float v[8];
     load8(v, x + c);
+    // one rescale per 8 logits, not per logit: exponentials are this kernel's cost
+    float chunk_max = -INFINITY;
 #pragma unroll
     for (int i = 0; i < 8; ++i)
-      if (c + i < V) {
-        const float nm = fmaxf(m, v[i]);
-        s = s * __expf(m - nm) + __expf(v[i] - nm);
-        m = nm;
-      }
+      if (c + i < V) chunk_max = fmaxf(chunk_max, v[i]);
+    if (chunk_max > m) {
+      s *= __expf(m - chunk_max);
+      m = chunk_max;
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      if (c + i < V) s += __expf(v[i] - m);
   }
   // combine (m, s) pairs: warps, then the block
   const float wm = warp_max(m);

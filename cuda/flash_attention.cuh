@@ -1,7 +1,8 @@
 // Fused causal attention (flash-style): scores and probabilities live only in
 // registers, never in device memory. Tiles of 64 queries x 64 keys, one warp
-// per 16 rows, bf16 tensor-core MMAs (mma.sync m16n8k16) with fp32
-// accumulators and an online softmax. The forward pass keeps the row
+// per 16 rows, bf16 tensor-core MMAs (mma.sync m16n8k16, operands through
+// ldmatrix) with fp32 accumulators and an online softmax; tiles stream into
+// shared memory by cp.async, two deep. The forward pass keeps the row
 // log-sum-exp; the backward pass recomputes the probabilities, in one kernel
 // per key tile (dK, dV) and one per query tile (dQ), so no atomics are needed.
 // q, k, v are read straight from the qkv projection (B,T,3C) and the results
@@ -26,6 +27,33 @@ __device__ inline std::uint32_t pack_bf16(float lo, float hi) {
 }
 
 __device__ inline std::uint32_t load32(const bf16* p) { return *reinterpret_cast<const std::uint32_t*>(p); }
+
+// Four 8x8 bf16 matrices from shared memory; lane l gives the address of row
+// l%8 of matrix l/8. Plain: lane (g,t) receives M[g][2t..2t+1]; .trans: the
+// transpose, {M[2t][g], M[2t+1][g]} - the B operand of a row-major (k, n) tile.
+__device__ inline void ldsm_x4(std::uint32_t (&r)[4], const bf16* p) {
+  const auto a = static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+__device__ inline void ldsm_x4_trans(std::uint32_t (&r)[4], const bf16* p) {
+  const auto a = static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+// 16 bytes global -> shared without passing through registers; bytes = 0 writes zeros.
+__device__ inline void cp_async16(bf16* dst, const bf16* src, int bytes) {
+  const auto d = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(bytes));
+}
+__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int pending>
+__device__ inline void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending));
+}
 
 // d (16x8 fp32) += a (16x16 bf16, row-major) * b (16x8 bf16, column-major)
 __device__ inline void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
@@ -55,45 +83,48 @@ __device__ inline void acc_to_a(std::uint32_t (&a)[4], const float (&lo)[4], con
 // acc[nt] (16 x 8*NT) += A (16 x 16*KC, fragments a) * B, where B[k][n] = Y[n][k]
 // and Y is row-major in shared memory (ld elements per row).
 template <int KC, int NT>
-__device__ inline void mma_rows(float (&acc)[NT][4], const std::uint32_t (&a)[KC][4], const bf16* Y, int ld, int g,
-                                int t) {
+__device__ inline void mma_rows(float (&acc)[NT][4], const std::uint32_t (&a)[KC][4], const bf16* Y, int ld,
+                                int lane) {
+  const int mi = lane / 8, ri = lane % 8;
 #pragma unroll
   for (int kc = 0; kc < KC; ++kc)
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-      mma(acc[nt], a[kc], load32(Y + (nt * 8 + g) * ld + kc * 16 + 2 * t),
-          load32(Y + (nt * 8 + g) * ld + kc * 16 + 8 + 2 * t));
+    for (int j = 0; j < NT / 2; ++j) {
+      std::uint32_t b[4];  // b0, b1 of n-tiles 2j and 2j+1
+      ldsm_x4(b, Y + (j * 16 + (mi / 2) * 8 + ri) * ld + kc * 16 + (mi % 2) * 8);
+      mma(acc[2 * j], a[kc], b[0], b[1]);
+      mma(acc[2 * j + 1], a[kc], b[2], b[3]);
+    }
 }
 
-// acc (16 x 8*NT) += P (16 x 64, accumulator tiles p) * B, B[k][n] = Y[n][k].
+// acc (16 x 8*NT) += P (16 x 64, accumulator tiles p) * X, with X (64 x 8*NT)
+// row-major in shared memory (ld elements per row).
 template <int NT>
-__device__ inline void mma_acc(float (&acc)[NT][4], const float (&p)[8][4], const bf16* Y, int ld, int g, int t) {
+__device__ inline void mma_acc(float (&acc)[NT][4], const float (&p)[8][4], const bf16* X, int ld, int lane) {
+  const int mi = lane / 8, ri = lane % 8;
 #pragma unroll
   for (int kc = 0; kc < 4; ++kc) {
     std::uint32_t a[4];
     acc_to_a(a, p[2 * kc], p[2 * kc + 1]);
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-      mma(acc[nt], a, load32(Y + (nt * 8 + g) * ld + kc * 16 + 2 * t),
-          load32(Y + (nt * 8 + g) * ld + kc * 16 + 8 + 2 * t));
+    for (int j = 0; j < NT / 2; ++j) {
+      std::uint32_t b[4];
+      ldsm_x4_trans(b, X + (kc * 16 + (mi % 2) * 8 + ri) * ld + j * 16 + (mi / 2) * 8);
+      mma(acc[2 * j], a, b[0], b[1]);
+      mma(acc[2 * j + 1], a, b[2], b[3]);
+    }
   }
 }
 
-// Copies a 64 x HS tile of rows first_row.. (stride `stride` elements) into
-// shared memory, row-major and/or transposed; rows past T become zeros.
+// Starts copying a 64 x HS tile of rows first_row.. (stride `stride`
+// elements) into shared memory; rows past T become zeros.
 template <int HS>
-__device__ inline void load_tile(bf16 (*rows)[HS + pad], bf16 (*cols)[tile + pad], const bf16* src,
-                                 std::size_t stride, int first_row, int T) {
+__device__ inline void load_tile_async(bf16 (*dst)[HS + pad], const bf16* src, std::size_t stride, int first_row,
+                                       int T) {
   for (int idx = threadIdx.x; idx < tile * HS / 8; idx += threads) {
     const int r = idx / (HS / 8), c = idx % (HS / 8) * 8;
-    int4 v = make_int4(0, 0, 0, 0);
-    if (first_row + r < T) v = *reinterpret_cast<const int4*>(src + std::size_t(first_row + r) * stride + c);
-    if (rows != nullptr) *reinterpret_cast<int4*>(&rows[r][c]) = v;
-    if (cols != nullptr) {
-      const bf16* e = reinterpret_cast<const bf16*>(&v);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) cols[c + i][r] = e[i];
-    }
+    const bool inside = first_row + r < T;
+    cp_async16(&dst[r][c], src + std::size_t(inside ? first_row + r : 0) * stride + c, inside ? 16 : 0);
   }
 }
 
@@ -111,35 +142,46 @@ __device__ inline void load_rows_a(std::uint32_t (&a)[HS / 16][4], const bf16* s
   }
 }
 
-// grid (query tiles, B*NH); the longest (last) query tiles start first.
+// grid (query tiles, B*NH); the longest (last) query tiles start first. Key
+// tiles are double-buffered: the next one loads while this one computes.
 template <int HS>
 __global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH,
                                                           float scale) {
-  __shared__ alignas(16) bf16 Ks[tile][HS + pad];
-  __shared__ alignas(16) bf16 Vt[HS][tile + pad];
+  __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
+  __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
   const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
+  load_tile_async<HS>(Ks[0], q_base + C, stride, 0, T);
+  load_tile_async<HS>(Vs[0], q_base + 2 * C, stride, 0, T);
+  cp_async_commit();
   std::uint32_t qa[HS / 16][4];
   load_rows_a<HS>(qa, q_base, stride, row0, T, g, t);
   float o[HS / 8][4] = {};
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
   for (int kt = 0; kt <= qt; ++kt) {
-    __syncthreads();  // the previous tile is consumed
-    load_tile<HS>(Ks, nullptr, q_base + C, stride, kt * tile, T);
-    load_tile<HS>(nullptr, Vt, q_base + 2 * C, stride, kt * tile, T);
+    const int buf = kt & 1;
+    if (kt < qt) {
+      load_tile_async<HS>(Ks[buf ^ 1], q_base + C, stride, (kt + 1) * tile, T);
+      load_tile_async<HS>(Vs[buf ^ 1], q_base + 2 * C, stride, (kt + 1) * tile, T);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
     __syncthreads();
     float s[8][4] = {};
-    mma_rows<HS / 16, 8>(s, qa, &Ks[0][0], HS + pad, g, t);
+    mma_rows<HS / 16, 8>(s, qa, &Ks[buf][0][0], HS + pad, lane);
+    const bool diagonal = kt == qt;
     float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int key = kt * tile + nt * 8 + 2 * t + (e & 1);
-        const float v = key <= (e < 2 ? q0 : q1) ? s[nt][e] * scale : -INFINITY;
+        const float v = !diagonal || key <= (e < 2 ? q0 : q1) ? s[nt][e] * scale : -INFINITY;
         s[nt][e] = v;
         if (e < 2) mx0 = fmaxf(mx0, v);
         else mx1 = fmaxf(mx1, v);
@@ -170,7 +212,8 @@ __global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse,
       o[nt][2] *= c1, o[nt][3] *= c1;
     }
     m0 = n0, m1 = n1;
-    mma_acc<HS / 8>(o, s, &Vt[0][0], tile + pad, g, t);
+    mma_acc<HS / 8>(o, s, &Vs[buf][0][0], HS + pad, lane);
+    __syncthreads();  // the next iteration refills this buffer
   }
 #pragma unroll
   for (int o_ = 1; o_ < 4; o_ <<= 1) {
@@ -212,54 +255,64 @@ __global__ void row_dot_kernel(float* D, const bf16* dout, const bf16* out, int 
   D[(std::size_t(b) * NH + h) * T + tq] = acc;
 }
 
-// dK and dV of one key tile, looping over the query tiles that see it.
+// dK and dV of one key tile, looping over the query tiles that see it
+// (double-buffered like the forward pass).
 template <int HS>
 __global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout,
                                                               const float* lse, const float* D, int T, int NH,
                                                               float scale) {
-  __shared__ alignas(16) bf16 Qs[tile][HS + pad];
-  __shared__ alignas(16) bf16 Qt[HS][tile + pad];
-  __shared__ alignas(16) bf16 dOs[tile][HS + pad];
-  __shared__ alignas(16) bf16 dOt[HS][tile + pad];
-  __shared__ float lse_s[tile], D_s[tile];
+  __shared__ alignas(16) bf16 Qs[2][tile][HS + pad];
+  __shared__ alignas(16) bf16 dOs[2][tile][HS + pad];
+  __shared__ float lse_s[2][tile], D_s[2][tile];
   const int kt = blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const bf16* do_base = dout + std::size_t(b) * T * C + h * HS;
   const int row0 = kt * tile + warp * 16, k0 = row0 + g, k1 = k0 + 8;
+  const int tiles = (T + tile - 1) / tile;
+  auto load = [&](int qt, int buf) {
+    load_tile_async<HS>(Qs[buf], q_base, stride, qt * tile, T);
+    load_tile_async<HS>(dOs[buf], do_base, C, qt * tile, T);
+    cp_async_commit();
+    for (int i = threadIdx.x; i < tile; i += threads) {
+      const int q = qt * tile + i;
+      lse_s[buf][i] = q < T ? lse[std::size_t(bh) * T + q] : 0.0f;
+      D_s[buf][i] = q < T ? D[std::size_t(bh) * T + q] : 0.0f;
+    }
+  };
+  load(kt, 0);
   std::uint32_t ka[HS / 16][4], va[HS / 16][4];
   load_rows_a<HS>(ka, q_base + C, stride, row0, T, g, t);
   load_rows_a<HS>(va, q_base + 2 * C, stride, row0, T, g, t);
   float dk[HS / 8][4] = {}, dv[HS / 8][4] = {};
-  const int tiles = (T + tile - 1) / tile;
   for (int qt = kt; qt < tiles; ++qt) {
-    __syncthreads();
-    load_tile<HS>(Qs, Qt, q_base, stride, qt * tile, T);
-    load_tile<HS>(dOs, dOt, do_base, C, qt * tile, T);
-    for (int i = threadIdx.x; i < tile; i += threads) {
-      const int q = qt * tile + i;
-      lse_s[i] = q < T ? lse[std::size_t(bh) * T + q] : 0.0f;
-      D_s[i] = q < T ? D[std::size_t(bh) * T + q] : 0.0f;
+    const int buf = (qt - kt) & 1;
+    if (qt + 1 < tiles) {
+      load(qt + 1, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
     }
     __syncthreads();
     float p[8][4] = {};  // S^T (16 keys x 64 queries), then P^T
-    mma_rows<HS / 16, 8>(p, ka, &Qs[0][0], HS + pad, g, t);
+    mma_rows<HS / 16, 8>(p, ka, &Qs[buf][0][0], HS + pad, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int ql = nt * 8 + 2 * t + (e & 1), q = qt * tile + ql;
-        p[nt][e] = (q >= (e < 2 ? k0 : k1) && q < T) ? __expf(p[nt][e] * scale - lse_s[ql]) : 0.0f;
+        p[nt][e] = (q >= (e < 2 ? k0 : k1) && q < T) ? __expf(p[nt][e] * scale - lse_s[buf][ql]) : 0.0f;
       }
-    mma_acc<HS / 8>(dv, p, &dOt[0][0], tile + pad, g, t);
+    mma_acc<HS / 8>(dv, p, &dOs[buf][0][0], HS + pad, lane);
     float ds[8][4] = {};  // dP^T, then dS^T
-    mma_rows<HS / 16, 8>(ds, va, &dOs[0][0], HS + pad, g, t);
+    mma_rows<HS / 16, 8>(ds, va, &dOs[buf][0][0], HS + pad, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) ds[nt][e] = p[nt][e] * (ds[nt][e] - D_s[nt * 8 + 2 * t + (e & 1)]);
-    mma_acc<HS / 8>(dk, ds, &Qt[0][0], tile + pad, g, t);
+      for (int e = 0; e < 4; ++e) ds[nt][e] = p[nt][e] * (ds[nt][e] - D_s[buf][nt * 8 + 2 * t + (e & 1)]);
+    mma_acc<HS / 8>(dk, ds, &Qs[buf][0][0], HS + pad, lane);
+    __syncthreads();
   }
   bf16* dk_base = dqkv + std::size_t(b) * T * stride + C + h * HS;
 #pragma unroll
@@ -278,19 +331,21 @@ __global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const 
   }
 }
 
-// dQ of one query tile, looping over the key tiles it sees.
+// dQ of one query tile, looping over the key tiles it sees (double-buffered).
 template <int HS>
 __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout,
                                                              const float* lse, const float* D, int T, int NH,
                                                              float scale) {
-  __shared__ alignas(16) bf16 Ks[tile][HS + pad];
-  __shared__ alignas(16) bf16 Kt[HS][tile + pad];
-  __shared__ alignas(16) bf16 Vs[tile][HS + pad];
+  __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
+  __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
   const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
+  load_tile_async<HS>(Ks[0], q_base + C, stride, 0, T);
+  load_tile_async<HS>(Vs[0], q_base + 2 * C, stride, 0, T);
+  cp_async_commit();
   std::uint32_t qa[HS / 16][4], da[HS / 16][4];
   load_rows_a<HS>(qa, q_base, stride, row0, T, g, t);
   load_rows_a<HS>(da, dout + std::size_t(b) * T * C + h * HS, C, row0, T, g, t);
@@ -298,13 +353,19 @@ __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const b
   const float D0 = q0 < T ? D[std::size_t(bh) * T + q0] : 0.0f, D1 = q1 < T ? D[std::size_t(bh) * T + q1] : 0.0f;
   float dq[HS / 8][4] = {};
   for (int kt = 0; kt <= qt; ++kt) {
-    __syncthreads();
-    load_tile<HS>(Ks, Kt, q_base + C, stride, kt * tile, T);
-    load_tile<HS>(Vs, nullptr, q_base + 2 * C, stride, kt * tile, T);
+    const int buf = kt & 1;
+    if (kt < qt) {
+      load_tile_async<HS>(Ks[buf ^ 1], q_base + C, stride, (kt + 1) * tile, T);
+      load_tile_async<HS>(Vs[buf ^ 1], q_base + 2 * C, stride, (kt + 1) * tile, T);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
     __syncthreads();
     float p[8][4] = {}, ds[8][4] = {};
-    mma_rows<HS / 16, 8>(p, qa, &Ks[0][0], HS + pad, g, t);
-    mma_rows<HS / 16, 8>(ds, da, &Vs[0][0], HS + pad, g, t);
+    mma_rows<HS / 16, 8>(p, qa, &Ks[buf][0][0], HS + pad, lane);
+    mma_rows<HS / 16, 8>(ds, da, &Vs[buf][0][0], HS + pad, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
@@ -314,7 +375,8 @@ __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const b
         const float prob = key <= (lo ? q0 : q1) ? __expf(p[nt][e] * scale - (lo ? lse0 : lse1)) : 0.0f;
         ds[nt][e] = prob * (ds[nt][e] - (lo ? D0 : D1));
       }
-    mma_acc<HS / 8>(dq, ds, &Kt[0][0], tile + pad, g, t);
+    mma_acc<HS / 8>(dq, ds, &Ks[buf][0][0], HS + pad, lane);
+    __syncthreads();
   }
   bf16* dq_base = dqkv + std::size_t(b) * T * stride + h * HS;
 #pragma unroll

@@ -121,7 +121,8 @@ void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* do
   if (shared > 48 * 1024)  // above 48 KB a kernel must opt in
     CUDA_CHECK(cudaFuncSetAttribute(layernorm_backward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     int(shared)));
-  const int grid = std::min(ceil_div(N, warps), 2 * sm_count());
+  // enough warps in flight to cover memory latency (each keeps its own partials)
+  const int grid = std::min(ceil_div(N, warps), 8 * sm_count());
   layernorm_backward_kernel<<<grid, block, shared, stream>>>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N,
                                                              C);
   CUDA_CHECK_LAUNCH();
