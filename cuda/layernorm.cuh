@@ -47,7 +47,8 @@ __global__ void layernorm_forward_kernel(bf16* out, float* mean, float* rstd, co
 }
 
 // Warps stride over rows. Each warp keeps its own dweight/dbias partials in
-// shared memory (every lane owns fixed channels, so no atomics there); the
+// shared memory (every lane owns fixed channels, so no atomics there), stored
+// as [i][c/8] for channel c+i so that a warp's 32 lanes hit 32 banks; the
 // block then sums its warps and adds once into global memory.
 __global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbias, const bf16* dout,
                                           const bf16* inp, const bf16* weight, const float* mean,
@@ -86,22 +87,23 @@ __global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbi
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
         const float xhat = (xv[i] - m) * s;
-        my_db[c + i] += dv[i];
-        my_dw[c + i] += xhat * dv[i];
+        my_db[i * (C / 8) + c / 8] += dv[i];
+        my_dw[i * (C / 8) + c / 8] += xhat * dv[i];
         out[i] += (wv[i] * dv[i] - dnorm_mean - xhat * dnorm_xhat_mean) * s;
       }
       store8(dx + c, out);
     }
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < C; i += blockDim.x) {
+  for (int k = threadIdx.x; k < C; k += blockDim.x) {  // k = i * (C/8) + c/8 holds channel c + i
     float dw = 0.0f, db = 0.0f;
     for (int w = 0; w < warps; ++w) {
-      dw += partial[std::size_t(w) * 2 * C + i];
-      db += partial[std::size_t(w) * 2 * C + C + i];
+      dw += partial[std::size_t(w) * 2 * C + k];
+      db += partial[std::size_t(w) * 2 * C + C + k];
     }
-    atomicAdd(dweight + i, dw);
-    atomicAdd(dbias + i, db);
+    const int channel = k % (C / 8) * 8 + k / (C / 8);
+    atomicAdd(dweight + channel, dw);
+    atomicAdd(dbias + channel, db);
   }
 }
 
