@@ -78,7 +78,8 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   {
     std::vector<int> host(N);
     std::mt19937 rng(11);
-    for (int& tk : host) tk = int(rng() % c.vocab);  // spread like real text: atomics rarely collide
+    for (int& tk : host)
+      tk = int(rng() % c.vocab);  // spread like real text: atomics rarely collide
     CUDA_CHECK(cudaMalloc(&tokens, N * sizeof(int)));
     CUDA_CHECK(cudaMemcpy(tokens, host.data(), N * sizeof(int), cudaMemcpyHostToDevice));
   }
@@ -96,23 +97,30 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
     int IC, OC;
     bool residual;
   };
-  for (const Lin l : {Lin{"qkv", C, 3 * C, false}, Lin{"attproj", C, C, true}, Lin{"fc", C, 4 * C, false},
-                      Lin{"fcproj", 4 * C, C, true}}) {
-    add(std::string("matmul fwd ") + l.name, L,
-        [&] { cu::matmul_forward(blas, y, x, w, wb, l.residual ? z : nullptr, N, l.IC, l.OC, stream); });
+  for (const Lin l : {Lin{"qkv", C, 3 * C, false}, Lin{"attproj", C, C, true},
+                      Lin{"fc", C, 4 * C, false}, Lin{"fcproj", 4 * C, C, true}}) {
+    add(std::string("matmul fwd ") + l.name, L, [&] {
+      cu::matmul_forward(blas, y, x, w, wb, l.residual ? z : nullptr, N, l.IC, l.OC, stream);
+    });
     add(std::string("matmul bwd ") + l.name, L,
         [&] { cu::matmul_backward(blas, y, dw, db, z, x, w, N, l.IC, l.OC, stream); });
-    add(std::string("  of which bias grad ") + l.name, 0, [&] { cu::bias_backward(db, z, N, l.OC, stream); });
+    add(std::string("  of which bias grad ") + l.name, 0,
+        [&] { cu::bias_backward(db, z, N, l.OC, stream); });
   }
-  add("matmul fwd lm head", 1, [&] { cu::matmul_forward(blas, logits, x, w, nullptr, nullptr, N, C, Vp, stream); });
+  add("matmul fwd lm head", 1,
+      [&] { cu::matmul_forward(blas, logits, x, w, nullptr, nullptr, N, C, Vp, stream); });
   add("matmul bwd lm head", 1,
       [&] { cu::matmul_backward(blas, y, dw, nullptr, logits, x, w, N, C, Vp, stream); });
   add("softmax cross-entropy", 1,
       [&] { cu::softmax_cross_entropy(stats, logits, tokens, N, c.vocab, Vp, 1.0f / N, stream); });
-  add("flash attention fwd", L, [&] { cu::flash_attention_forward(y, stats, x, B, T, NH, HS, stream); });
-  add("flash attention bwd", L,
-      [&] { cu::flash_attention_backward(z, stats + std::size_t(N) * NH, y, y, x, stats, B, T, NH, HS, stream); });
-  add("layernorm fwd", 2 * L + 1, [&] { cu::layernorm_forward(y, stats, stats + N, x, wb, wb, N, C, stream); });
+  add("flash attention fwd", L,
+      [&] { cu::flash_attention_forward(y, stats, x, B, T, NH, HS, stream); });
+  add("flash attention bwd", L, [&] {
+    cu::flash_attention_backward(z, stats + std::size_t(N) * NH, y, y, x, stats, B, T, NH, HS,
+                                 stream);
+  });
+  add("layernorm fwd", 2 * L + 1,
+      [&] { cu::layernorm_forward(y, stats, stats + N, x, wb, wb, N, C, stream); });
   add("layernorm bwd", 2 * L + 1,
       [&] { cu::layernorm_backward(z, db, db + C, y, x, wb, stats, stats + N, N, C, stream); });
   add("gelu fwd", L, [&] { cu::gelu_forward(y, x, 4 * NC, stream); });
@@ -128,18 +136,21 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   }
   CUDA_CHECK(cudaMalloc(&p16, P * sizeof(bf16)));
   add("grad norm", 1, [&] { cu::sum_squares(stats, g32, P, false, stream); });
-  add("adamw (all parameters)", 1,
-      [&] { cu::adamw_update(p32, p16, g32, m32, v32, P, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, stats, 1.0f, stream); });
+  add("adamw (all parameters)", 1, [&] {
+    cu::adamw_update(p32, p16, g32, m32, v32, P, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, stats, 1.0f,
+                     stream);
+  });
   double total = 0;
   for (const Row& r : rows) total += r.ms * r.per_step;
   std::printf("\nbreakdown at batch %d (each op alone; x per step = count in one step)\n", B);
   std::printf("%-28s %9s %6s %9s %6s\n", "operation", "ms", "x", "ms/step", "share");
   for (const Row& r : rows)
-    std::printf("%-28s %9.3f %6d %9.2f %5.1f%%\n", r.name.c_str(), r.ms, r.per_step, r.ms * r.per_step,
-                100 * r.ms * r.per_step / total);
+    std::printf("%-28s %9.3f %6d %9.2f %5.1f%%\n", r.name.c_str(), r.ms, r.per_step,
+                r.ms * r.per_step, 100 * r.ms * r.per_step / total);
   std::printf("%-28s %9s %6s %9.2f\n", "sum", "", "", total);
-  for (void* q : {(void*)x, (void*)y, (void*)z, (void*)w, (void*)wb, (void*)logits, (void*)dw, (void*)db,
-                  (void*)stats, (void*)tokens, (void*)p32, (void*)g32, (void*)m32, (void*)v32, (void*)p16})
+  for (void* q :
+       {(void*)x, (void*)y, (void*)z, (void*)w, (void*)wb, (void*)logits, (void*)dw, (void*)db,
+        (void*)stats, (void*)tokens, (void*)p32, (void*)g32, (void*)m32, (void*)v32, (void*)p16})
     CUDA_CHECK(cudaFree(q));
 }
 
@@ -157,16 +168,22 @@ int main(int argc, char** argv) {
       batches.clear();
       std::stringstream ss(value);
       for (std::string b; std::getline(ss, b, ',');) batches.push_back(std::atoi(b.c_str()));
-    } else if (arg == "--seq") T = std::atoi(value.c_str());
-    else if (arg == "--steps") steps = std::atoi(value.c_str());
-    else if (arg == "--warmup") warmup = std::atoi(value.c_str());
-    else if (arg == "--model") config = value == "tiny" ? cu::tiny_config : cu::record1_config;
-    else if (arg == "--breakdown") breakdown_batch = std::atoi(value.c_str());
+    } else if (arg == "--seq")
+      T = std::atoi(value.c_str());
+    else if (arg == "--steps")
+      steps = std::atoi(value.c_str());
+    else if (arg == "--warmup")
+      warmup = std::atoi(value.c_str());
+    else if (arg == "--model")
+      config = value == "tiny" ? cu::tiny_config : cu::record1_config;
+    else if (arg == "--breakdown")
+      breakdown_batch = std::atoi(value.c_str());
     else if (arg == "--attention") {
-      if (value == "both") kinds = {cu::Attention::flash, cu::Attention::gemm};
-      else kinds = {value == "gemm" ? cu::Attention::gemm : cu::Attention::flash};
-    }
-    else {
+      if (value == "both")
+        kinds = {cu::Attention::flash, cu::Attention::gemm};
+      else
+        kinds = {value == "gemm" ? cu::Attention::gemm : cu::Attention::flash};
+    } else {
       std::fprintf(stderr, "bench-gpt2: unknown option %s\n", arg.c_str());
       return 2;
     }
@@ -179,9 +196,10 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   const double peak_flops = 989.4e12, flops_token = cu::flops_per_token(config, T);
-  std::printf("card: %s; model %zu parameters; %.1f MFLOP per token\n", prop.name, cu::ParamLayout(config).count,
-              flops_token / 1e6);
-  std::printf("%-9s %-6s %10s %10s %12s %7s %10s\n", "impl", "batch", "ms/step", "min ms", "tokens/s", "MFU", "mem GiB");
+  std::printf("card: %s; model %zu parameters; %.1f MFLOP per token\n", prop.name,
+              cu::ParamLayout(config).count, flops_token / 1e6);
+  std::printf("%-9s %-6s %10s %10s %12s %7s %10s\n", "impl", "batch", "ms/step", "min ms",
+              "tokens/s", "MFU", "mem GiB");
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   if (breakdown_batch > 0) {
@@ -190,55 +208,55 @@ int main(int argc, char** argv) {
   }
   cu::OptimizerConfig opt;
   for (const cu::Attention kind : kinds)
-  for (int B : batches) {
-    const char* impl = kind == cu::Attention::flash ? "cuda" : "cuda-gemm";
-    std::size_t free_before = 0, total = 0;
-    CUDA_CHECK(cudaMemGetInfo(&free_before, &total));
-    std::vector<double> ms;
-    std::size_t used = 0;
-    {
-      cu::GPT2 model(config, B, T, 1337, stream, kind);
-      // a few distinct random batches, rotated, so no step sees cached data
-      std::mt19937 rng(B);
-      std::uniform_int_distribution<int> tok(0, config.vocab - 1);
-      std::vector<std::vector<int>> data(4, std::vector<int>(std::size_t(B) * T + 1));
-      for (auto& d : data)
-        for (int& x : d) x = tok(rng);
-      cudaEvent_t start, stop;
-      CUDA_CHECK(cudaEventCreate(&start));
-      CUDA_CHECK(cudaEventCreate(&stop));
-      for (int s = 0; s < warmup + steps; ++s) {
-        const auto& d = data[s % data.size()];
-        CUDA_CHECK(cudaEventRecord(start, stream));
-        model.zero_grad();
-        model.reset_loss();
-        model.forward(d.data(), d.data() + 1, 1.0f / (float(B) * T));
-        model.backward();
-        model.update(opt, opt.lr, s + 1);
-        CUDA_CHECK(cudaEventRecord(stop, stream));
-        const float loss = model.loss();
-        if (!std::isfinite(loss)) {
-          std::fprintf(stderr, "bench-gpt2: loss %f at step %d\n", loss, s);
-          return 1;
+    for (int B : batches) {
+      const char* impl = kind == cu::Attention::flash ? "cuda" : "cuda-gemm";
+      std::size_t free_before = 0, total = 0;
+      CUDA_CHECK(cudaMemGetInfo(&free_before, &total));
+      std::vector<double> ms;
+      std::size_t used = 0;
+      {
+        cu::GPT2 model(config, B, T, 1337, stream, kind);
+        // a few distinct random batches, rotated, so no step sees cached data
+        std::mt19937 rng(B);
+        std::uniform_int_distribution<int> tok(0, config.vocab - 1);
+        std::vector<std::vector<int>> data(4, std::vector<int>(std::size_t(B) * T + 1));
+        for (auto& d : data)
+          for (int& x : d) x = tok(rng);
+        cudaEvent_t start, stop;
+        CUDA_CHECK(cudaEventCreate(&start));
+        CUDA_CHECK(cudaEventCreate(&stop));
+        for (int s = 0; s < warmup + steps; ++s) {
+          const auto& d = data[s % data.size()];
+          CUDA_CHECK(cudaEventRecord(start, stream));
+          model.zero_grad();
+          model.reset_loss();
+          model.forward(d.data(), d.data() + 1, 1.0f / (float(B) * T));
+          model.backward();
+          model.update(opt, opt.lr, s + 1);
+          CUDA_CHECK(cudaEventRecord(stop, stream));
+          const float loss = model.loss();
+          if (!std::isfinite(loss)) {
+            std::fprintf(stderr, "bench-gpt2: loss %f at step %d\n", loss, s);
+            return 1;
+          }
+          float elapsed = 0;
+          CUDA_CHECK(cudaEventElapsedTime(&elapsed, start, stop));
+          if (s >= warmup) ms.push_back(elapsed);
         }
-        float elapsed = 0;
-        CUDA_CHECK(cudaEventElapsedTime(&elapsed, start, stop));
-        if (s >= warmup) ms.push_back(elapsed);
+        std::size_t free_after = 0;
+        CUDA_CHECK(cudaMemGetInfo(&free_after, &total));
+        used = free_before - free_after;
+        CUDA_CHECK(cudaEventDestroy(start));
+        CUDA_CHECK(cudaEventDestroy(stop));
       }
-      std::size_t free_after = 0;
-      CUDA_CHECK(cudaMemGetInfo(&free_after, &total));
-      used = free_before - free_after;
-      CUDA_CHECK(cudaEventDestroy(start));
-      CUDA_CHECK(cudaEventDestroy(stop));
+      std::sort(ms.begin(), ms.end());
+      const double median = ms[ms.size() / 2], tokens = double(B) * T;
+      const double tok_s = tokens / (median / 1e3), mfu = flops_token * tok_s / peak_flops;
+      std::printf("%-9s %-6d %10.2f %10.2f %12.0f %6.1f%% %10.2f\n", impl, B, median, ms.front(),
+                  tok_s, 100 * mfu, double(used) / (1 << 30));
+      std::printf("BENCH impl=%s batch=%d ms=%.3f tokens_per_s=%.0f mfu=%.4f mem_gib=%.2f\n", impl,
+                  B, median, tok_s, mfu, double(used) / (1 << 30));
+      std::fflush(stdout);
     }
-    std::sort(ms.begin(), ms.end());
-    const double median = ms[ms.size() / 2], tokens = double(B) * T;
-    const double tok_s = tokens / (median / 1e3), mfu = flops_token * tok_s / peak_flops;
-    std::printf("%-9s %-6d %10.2f %10.2f %12.0f %6.1f%% %10.2f\n", impl, B, median, ms.front(), tok_s, 100 * mfu,
-                double(used) / (1 << 30));
-    std::printf("BENCH impl=%s batch=%d ms=%.3f tokens_per_s=%.0f mfu=%.4f mem_gib=%.2f\n", impl, B, median, tok_s, mfu,
-                double(used) / (1 << 30));
-    std::fflush(stdout);
-  }
   return 0;
 }

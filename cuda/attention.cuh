@@ -11,12 +11,14 @@ namespace speedrunner::cuda {
 
 // One thread per 8 head channels of one (b, h, t). `to_heads` picks the direction.
 template <bool to_heads>
-__global__ void split_heads_kernel(bf16* q, bf16* k, bf16* v, bf16* qkv, int B, int T, int NH, int HS) {
+__global__ void split_heads_kernel(bf16* q, bf16* k, bf16* v, bf16* qkv, int B, int T, int NH,
+                                   int HS) {
   const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   const int per_row = HS / 8;
   if (idx >= std::size_t(B) * NH * T * per_row) return;
   const int i = int(idx % per_row) * 8;
-  const int t = int(idx / per_row % T), h = int(idx / per_row / T % NH), b = int(idx / per_row / T / NH);
+  const int t = int(idx / per_row % T), h = int(idx / per_row / T % NH),
+            b = int(idx / per_row / T / NH);
   const std::size_t C = std::size_t(NH) * HS;
   bf16* packed = qkv + (std::size_t(b) * T + t) * 3 * C + std::size_t(h) * HS + i;
   const std::size_t head = ((std::size_t(b) * NH + h) * T + t) * HS + i;
@@ -38,7 +40,8 @@ __global__ void merge_heads_kernel(bf16* rows, bf16* heads, int B, int T, int NH
   const int per_row = HS / 8;
   if (idx >= std::size_t(B) * NH * T * per_row) return;
   const int i = int(idx % per_row) * 8;
-  const int t = int(idx / per_row % T), h = int(idx / per_row / T % NH), b = int(idx / per_row / T / NH);
+  const int t = int(idx / per_row % T), h = int(idx / per_row / T % NH),
+            b = int(idx / per_row / T / NH);
   bf16* r = rows + (std::size_t(b) * T + t) * NH * HS + std::size_t(h) * HS + i;
   bf16* hd = heads + ((std::size_t(b) * NH + h) * T + t) * HS + i;
   if (to_rows)
@@ -67,7 +70,8 @@ __global__ void causal_softmax_forward_kernel(bf16* att, int rows, int T) {
     a[u] = __float2bfloat16(u <= t ? __expf(__bfloat162float(a[u]) - row_max) * inv : 0.0f);
 }
 
-__global__ void causal_softmax_backward_kernel(bf16* datt, const bf16* att, int rows, int T, float scale) {
+__global__ void causal_softmax_backward_kernel(bf16* datt, const bf16* att, int rows, int T,
+                                               float scale) {
   const int row = (blockIdx.x * blockDim.x + threadIdx.x) / 32, lane = threadIdx.x % 32;
   if (row >= rows) return;
   const int t = row % T;
@@ -77,46 +81,52 @@ __global__ void causal_softmax_backward_kernel(bf16* datt, const bf16* att, int 
   for (int u = lane; u <= t; u += 32) dot += __bfloat162float(a[u]) * __bfloat162float(d[u]);
   dot = warp_sum(dot);
   for (int u = lane; u < T; u += 32)
-    d[u] = __float2bfloat16(
-        u <= t ? scale * __bfloat162float(a[u]) * (__bfloat162float(d[u]) - dot) : 0.0f);
+    d[u] = __float2bfloat16(u <= t ? scale * __bfloat162float(a[u]) * (__bfloat162float(d[u]) - dot)
+                                   : 0.0f);
 }
 
 void attention_split_heads(bf16* q, bf16* k, bf16* v, const bf16* qkv, int B, int T, int NH, int HS,
                            cudaStream_t stream) {
   const std::size_t threads = std::size_t(B) * NH * T * HS / 8;
-  split_heads_kernel<true><<<ceil_div(threads, 256), 256, 0, stream>>>(q, k, v, const_cast<bf16*>(qkv), B, T, NH,
-                                                                       HS);
+  split_heads_kernel<true>
+      <<<ceil_div(threads, 256), 256, 0, stream>>>(q, k, v, const_cast<bf16*>(qkv), B, T, NH, HS);
   CUDA_CHECK_LAUNCH();
 }
 
-void attention_split_heads_backward(bf16* dqkv, const bf16* dq, const bf16* dk, const bf16* dv, int B, int T,
-                                    int NH, int HS, cudaStream_t stream) {
+void attention_split_heads_backward(bf16* dqkv, const bf16* dq, const bf16* dk, const bf16* dv,
+                                    int B, int T, int NH, int HS, cudaStream_t stream) {
   const std::size_t threads = std::size_t(B) * NH * T * HS / 8;
   split_heads_kernel<false><<<ceil_div(threads, 256), 256, 0, stream>>>(
       const_cast<bf16*>(dq), const_cast<bf16*>(dk), const_cast<bf16*>(dv), dqkv, B, T, NH, HS);
   CUDA_CHECK_LAUNCH();
 }
 
-void attention_merge_heads(bf16* out, const bf16* y, int B, int T, int NH, int HS, cudaStream_t stream) {
+void attention_merge_heads(bf16* out, const bf16* y, int B, int T, int NH, int HS,
+                           cudaStream_t stream) {
   const std::size_t threads = std::size_t(B) * NH * T * HS / 8;
-  merge_heads_kernel<true><<<ceil_div(threads, 256), 256, 0, stream>>>(out, const_cast<bf16*>(y), B, T, NH, HS);
+  merge_heads_kernel<true>
+      <<<ceil_div(threads, 256), 256, 0, stream>>>(out, const_cast<bf16*>(y), B, T, NH, HS);
   CUDA_CHECK_LAUNCH();
 }
 
-void attention_merge_heads_backward(bf16* dy, const bf16* dout, int B, int T, int NH, int HS, cudaStream_t stream) {
+void attention_merge_heads_backward(bf16* dy, const bf16* dout, int B, int T, int NH, int HS,
+                                    cudaStream_t stream) {
   const std::size_t threads = std::size_t(B) * NH * T * HS / 8;
-  merge_heads_kernel<false><<<ceil_div(threads, 256), 256, 0, stream>>>(const_cast<bf16*>(dout), dy, B, T, NH, HS);
+  merge_heads_kernel<false>
+      <<<ceil_div(threads, 256), 256, 0, stream>>>(const_cast<bf16*>(dout), dy, B, T, NH, HS);
   CUDA_CHECK_LAUNCH();
 }
 
 void causal_softmax_forward(bf16* att, int rows, int T, cudaStream_t stream) {
-  causal_softmax_forward_kernel<<<ceil_div(std::size_t(rows) * 32, 256), 256, 0, stream>>>(att, rows, T);
+  causal_softmax_forward_kernel<<<ceil_div(std::size_t(rows) * 32, 256), 256, 0, stream>>>(att,
+                                                                                           rows, T);
   CUDA_CHECK_LAUNCH();
 }
 
-void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float scale, cudaStream_t stream) {
-  causal_softmax_backward_kernel<<<ceil_div(std::size_t(rows) * 32, 256), 256, 0, stream>>>(datt, att, rows, T,
-                                                                                            scale);
+void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float scale,
+                             cudaStream_t stream) {
+  causal_softmax_backward_kernel<<<ceil_div(std::size_t(rows) * 32, 256), 256, 0, stream>>>(
+      datt, att, rows, T, scale);
   CUDA_CHECK_LAUNCH();
 }
 

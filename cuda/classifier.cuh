@@ -8,10 +8,11 @@
 
 namespace speedrunner::cuda {
 
-__global__ void softmax_cross_entropy_kernel(float* losses, bf16* logits, const int* targets, int V, int Vp,
-                                             float dloss) {
+__global__ void softmax_cross_entropy_kernel(float* losses, bf16* logits, const int* targets, int V,
+                                             int Vp, float dloss) {
   __shared__ float shared_m[32], shared_s[32];
-  const int row = blockIdx.x, lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  const int row = blockIdx.x, lane = threadIdx.x % 32, warp = threadIdx.x / 32,
+            warps = blockDim.x / 32;
   bf16* x = logits + std::size_t(row) * Vp;
   float m = -INFINITY, s = 0.0f;
   for (int c = threadIdx.x * 8; c < V; c += blockDim.x * 8) {
@@ -40,7 +41,8 @@ __global__ void softmax_cross_entropy_kernel(float* losses, bf16* logits, const 
   float bm = -INFINITY;
   for (int w = 0; w < warps; ++w) bm = fmaxf(bm, shared_m[w]);
   float bs = 0.0f;
-  for (int w = 0; w < warps; ++w) bs += shared_m[w] == -INFINITY ? 0.0f : shared_s[w] * __expf(shared_m[w] - bm);
+  for (int w = 0; w < warps; ++w)
+    bs += shared_m[w] == -INFINITY ? 0.0f : shared_s[w] * __expf(shared_m[w] - bm);
   const float lse = bm + __logf(bs);
   if (threadIdx.x == 0) losses[row] = lse - target_logit;
   __syncthreads();  // every thread has read x[target] before the writes below
@@ -56,8 +58,8 @@ __global__ void softmax_cross_entropy_kernel(float* losses, bf16* logits, const 
   }
 }
 
-void softmax_cross_entropy(float* losses, bf16* logits, const int* targets, int N, int V, int Vp, float dloss,
-                           cudaStream_t stream) {
+void softmax_cross_entropy(float* losses, bf16* logits, const int* targets, int N, int V, int Vp,
+                           float dloss, cudaStream_t stream) {
   softmax_cross_entropy_kernel<<<N, 512, 0, stream>>>(losses, logits, targets, V, Vp, dloss);
   CUDA_CHECK_LAUNCH();
 }

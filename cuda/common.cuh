@@ -1,13 +1,13 @@
-// Check macros for the CUDA runtime and cuBLAS (NCCL's is in distributed.cpp): each failure reports the
-// call's file and line and exits; the sticky CUDA error is cleared first so a
-// later check does not report a stale failure.
+// Check macros for the CUDA runtime and cuBLAS (NCCL's is in distributed.cpp): each failure reports
+// the call's file and line and exits; the sticky CUDA error is cleared first so a later check does
+// not report a stale failure.
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
 #include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <cstdio>
+#include <cstdlib>
 
 namespace speedrunner::cuda {
 

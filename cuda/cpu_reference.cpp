@@ -9,7 +9,8 @@
 namespace speedrunner::cuda::cpu {
 
 template <class Real>
-void encoder_forward(Real* out, const int* tokens, const Real* wte, const Real* wpe, int B, int T, int C) {
+void encoder_forward(Real* out, const int* tokens, const Real* wte, const Real* wpe, int B, int T,
+                     int C) {
   for (int b = 0; b < B; ++b)
     for (int t = 0; t < T; ++t) {
       const Real* e = wte + std::size_t(tokens[b * T + t]) * C;
@@ -20,7 +21,8 @@ void encoder_forward(Real* out, const int* tokens, const Real* wte, const Real* 
 }
 
 template <class Real>
-void encoder_backward(Real* dwte, Real* dwpe, const Real* dout, const int* tokens, int B, int T, int C) {
+void encoder_backward(Real* dwte, Real* dwpe, const Real* dout, const int* tokens, int B, int T,
+                      int C) {
   for (int b = 0; b < B; ++b)
     for (int t = 0; t < T; ++t) {
       const Real* d = dout + (std::size_t(b) * T + t) * C;
@@ -34,8 +36,8 @@ void encoder_backward(Real* dwte, Real* dwpe, const Real* dout, const int* token
 }
 
 template <class Real>
-void layernorm_forward(Real* out, Real* mean, Real* rstd, const Real* inp, const Real* weight, const Real* bias,
-                       int N, int C) {
+void layernorm_forward(Real* out, Real* mean, Real* rstd, const Real* inp, const Real* weight,
+                       const Real* bias, int N, int C) {
   for (int n = 0; n < N; ++n) {
     const Real* x = inp + std::size_t(n) * C;
     double m = 0;
@@ -79,8 +81,8 @@ void layernorm_backward(Real* dinp, Real* dweight, Real* dbias, const Real* dout
 }
 
 template <class Real>
-void matmul_forward(Real* out, const Real* inp, const Real* weight, const Real* bias, const Real* residual, int N,
-                    int IC, int OC) {
+void matmul_forward(Real* out, const Real* inp, const Real* weight, const Real* bias,
+                    const Real* residual, int N, int IC, int OC) {
   for (int n = 0; n < N; ++n) {
     const Real* x = inp + std::size_t(n) * IC;
     for (int o = 0; o < OC; ++o) {
@@ -94,8 +96,8 @@ void matmul_forward(Real* out, const Real* inp, const Real* weight, const Real* 
 }
 
 template <class Real>
-void matmul_backward(Real* dinp, Real* dweight, Real* dbias, const Real* dout, const Real* inp, const Real* weight,
-                     int N, int IC, int OC) {
+void matmul_backward(Real* dinp, Real* dweight, Real* dbias, const Real* dout, const Real* inp,
+                     const Real* weight, int N, int IC, int OC) {
   for (int n = 0; n < N; ++n) {
     const Real* d = dout + std::size_t(n) * OC;
     Real* dx = dinp + std::size_t(n) * IC;
@@ -109,7 +111,8 @@ void matmul_backward(Real* dinp, Real* dweight, Real* dbias, const Real* dout, c
     double db = 0;
     for (int i = 0; i < IC; ++i) {
       double acc = 0;
-      for (int n = 0; n < N; ++n) acc += double(dout[std::size_t(n) * OC + o]) * inp[std::size_t(n) * IC + i];
+      for (int n = 0; n < N; ++n)
+        acc += double(dout[std::size_t(n) * OC + o]) * inp[std::size_t(n) * IC + i];
       dweight[std::size_t(o) * IC + i] += Real(acc);
     }
     for (int n = 0; n < N; ++n) db += dout[std::size_t(n) * OC + o];
@@ -141,14 +144,16 @@ void attention_forward(Real* out, Real* att, const Real* qkv, int B, int T, int 
         Real* o = out + (std::size_t(b) * T + t) * C + h * HS;
         for (int i = 0; i < HS; ++i) {
           double acc = 0;
-          for (int u = 0; u <= t; ++u) acc += double(a[u]) * qkv[(std::size_t(b) * T + u) * 3 * C + 2 * C + h * HS + i];
+          for (int u = 0; u <= t; ++u)
+            acc += double(a[u]) * qkv[(std::size_t(b) * T + u) * 3 * C + 2 * C + h * HS + i];
           o[i] = Real(acc);
         }
       }
 }
 
 template <class Real>
-void attention_backward(Real* dqkv, const Real* dout, const Real* qkv, const Real* att, int B, int T, int C, int NH) {
+void attention_backward(Real* dqkv, const Real* dout, const Real* qkv, const Real* att, int B,
+                        int T, int C, int NH) {
   const int HS = C / NH;
   const double scale = 1.0 / std::sqrt(double(HS));
   std::vector<double> datt(T), dpre(T);
@@ -197,14 +202,15 @@ void gelu_backward(Real* dinp, const Real* inp, const Real* dout, std::size_t n)
   for (std::size_t i = 0; i < n; ++i) {
     const double x = inp[i];
     const double th = std::tanh(gelu_scale * (x + 0.044715 * x * x * x));
-    const double grad = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * gelu_scale * (1.0 + 3.0 * 0.044715 * x * x);
+    const double grad =
+        0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * gelu_scale * (1.0 + 3.0 * 0.044715 * x * x);
     dinp[i] += Real(grad * dout[i]);
   }
 }
 
 template <class Real>
-void softmax_cross_entropy(Real* losses, Real* dlogits, const Real* logits, const int* targets, int N, int V, int Vp,
-                           Real dloss) {
+void softmax_cross_entropy(Real* losses, Real* dlogits, const Real* logits, const int* targets,
+                           int N, int V, int Vp, Real dloss) {
   for (int n = 0; n < N; ++n) {
     const Real* l = logits + std::size_t(n) * Vp;
     double maxv = -std::numeric_limits<double>::infinity();
@@ -214,27 +220,31 @@ void softmax_cross_entropy(Real* losses, Real* dlogits, const Real* logits, cons
     losses[n] = Real(std::log(sum) + maxv - l[targets[n]]);
     Real* d = dlogits + std::size_t(n) * Vp;
     for (int i = 0; i < Vp; ++i)
-      d[i] = i < V ? Real((std::exp(l[i] - maxv) / sum - (i == targets[n] ? 1.0 : 0.0)) * dloss) : Real(0);
+      d[i] = i < V ? Real((std::exp(l[i] - maxv) / sum - (i == targets[n] ? 1.0 : 0.0)) * dloss)
+                   : Real(0);
   }
 }
 
 template <class Real>
-void adamw_update(Real* params, const Real* grads, Real* m, Real* v, std::size_t n, float lr, float beta1,
-                  float beta2, float eps, float weight_decay, int t, Real grad_scale) {
+void adamw_update(Real* params, const Real* grads, Real* m, Real* v, std::size_t n, float lr,
+                  float beta1, float beta2, float eps, float weight_decay, int t, Real grad_scale) {
   const double c1 = 1.0 - std::pow(double(beta1), t), c2 = 1.0 - std::pow(double(beta2), t);
   for (std::size_t i = 0; i < n; ++i) {
     const double g = double(grads[i]) * grad_scale;
     m[i] = Real(beta1 * double(m[i]) + (1.0 - beta1) * g);
     v[i] = Real(beta2 * double(v[i]) + (1.0 - beta2) * g * g);
     const double mhat = m[i] / c1, vhat = v[i] / c2;
-    params[i] = Real(params[i] - lr * (mhat / (std::sqrt(vhat) + eps) + weight_decay * double(params[i])));
+    params[i] =
+        Real(params[i] - lr * (mhat / (std::sqrt(vhat) + eps) + weight_decay * double(params[i])));
   }
 }
 
 // ---- the model ----
 template <class Real>
-GPT2<Real>::GPT2(const GPT2Config& config, int B, int T) : config_(config), layout_(config), B_(B), T_(T) {
-  const std::size_t L = config.layers, C = config.channels, NH = config.heads, Vp = config.padded_vocab;
+GPT2<Real>::GPT2(const GPT2Config& config, int B, int T)
+    : config_(config), layout_(config), B_(B), T_(T) {
+  const std::size_t L = config.layers, C = config.channels, NH = config.heads,
+                    Vp = config.padded_vocab;
   const std::size_t N = std::size_t(B) * T;
   std::vector<float> init(layout_.total);
   init_params(config, 1337, init.data());
@@ -244,7 +254,8 @@ GPT2<Real>::GPT2(const GPT2Config& config, int B, int T) : config_(config), layo
   v_.assign(layout_.total, Real(0));
   encoded_.resize(N * C);
   ln1_.resize(L * N * C), ln1_mean_.resize(L * N), ln1_rstd_.resize(L * N);
-  qkv_.resize(L * N * 3 * C), att_.resize(L * B * NH * T * T), atty_.resize(L * N * C), res2_.resize(L * N * C);
+  qkv_.resize(L * N * 3 * C), att_.resize(L * B * NH * T * T), atty_.resize(L * N * C),
+      res2_.resize(L * N * C);
   ln2_.resize(L * N * C), ln2_mean_.resize(L * N), ln2_rstd_.resize(L * N);
   fch_.resize(L * N * 4 * C), fch_gelu_.resize(L * N * 4 * C), res3_.resize(L * N * C);
   lnf_.resize(N * C), lnf_mean_.resize(N), lnf_rstd_.resize(N);
@@ -253,7 +264,8 @@ GPT2<Real>::GPT2(const GPT2Config& config, int B, int T) : config_(config), layo
 
 template <class Real>
 Real GPT2<Real>::forward(const int* tokens, const int* targets) {
-  const int B = B_, T = T_, C = config_.channels, NH = config_.heads, V = config_.vocab, Vp = config_.padded_vocab;
+  const int B = B_, T = T_, C = config_.channels, NH = config_.heads, V = config_.vocab,
+            Vp = config_.padded_vocab;
   const int N = B * T;
   const std::size_t NC = std::size_t(N) * C;
   tokens_.assign(tokens, tokens + N);
@@ -271,21 +283,26 @@ Real GPT2<Real>::forward(const int* tokens, const int* targets) {
     Real* fch_gelu = fch_gelu_.data() + l * 4 * NC;
     Real* res3 = res3_.data() + l * NC;
     const std::size_t c1 = C, c3 = 3 * C, cc = std::size_t(C) * C;
-    layernorm_forward(ln1, ln1_mean_.data() + l * N, ln1_rstd_.data() + l * N, residual, param(ln1w, l, c1),
-                      param(ln1b, l, c1), N, C);
-    matmul_forward(qkv, ln1, param(qkvw, l, 3 * cc), param(qkvb, l, c3), (const Real*)nullptr, N, C, 3 * C);
+    layernorm_forward(ln1, ln1_mean_.data() + l * N, ln1_rstd_.data() + l * N, residual,
+                      param(ln1w, l, c1), param(ln1b, l, c1), N, C);
+    matmul_forward(qkv, ln1, param(qkvw, l, 3 * cc), param(qkvb, l, c3), (const Real*)nullptr, N, C,
+                   3 * C);
     attention_forward(atty, att, qkv, B, T, C, NH);
     matmul_forward(res2, atty, param(attprojw, l, cc), param(attprojb, l, c1), residual, N, C, C);
-    layernorm_forward(ln2, ln2_mean_.data() + l * N, ln2_rstd_.data() + l * N, res2, param(ln2w, l, c1),
-                      param(ln2b, l, c1), N, C);
-    matmul_forward(fch, ln2, param(fcw, l, 4 * cc), param(fcb, l, 4 * c1), (const Real*)nullptr, N, C, 4 * C);
+    layernorm_forward(ln2, ln2_mean_.data() + l * N, ln2_rstd_.data() + l * N, res2,
+                      param(ln2w, l, c1), param(ln2b, l, c1), N, C);
+    matmul_forward(fch, ln2, param(fcw, l, 4 * cc), param(fcb, l, 4 * c1), (const Real*)nullptr, N,
+                   C, 4 * C);
     gelu_forward(fch_gelu, fch, 4 * NC);
-    matmul_forward(res3, fch_gelu, param(fcprojw, l, 4 * cc), param(fcprojb, l, c1), res2, N, 4 * C, C);
+    matmul_forward(res3, fch_gelu, param(fcprojw, l, 4 * cc), param(fcprojb, l, c1), res2, N, 4 * C,
+                   C);
   }
-  layernorm_forward(lnf_.data(), lnf_mean_.data(), lnf_rstd_.data(), res3_.data() + (config_.layers - 1) * NC,
-                    param(lnfw), param(lnfb), N, C);
-  matmul_forward(logits_.data(), lnf_.data(), param(wte), (const Real*)nullptr, (const Real*)nullptr, N, C, Vp);
-  softmax_cross_entropy(losses_.data(), dlogits_.data(), logits_.data(), targets, N, V, Vp, Real(1.0 / N));
+  layernorm_forward(lnf_.data(), lnf_mean_.data(), lnf_rstd_.data(),
+                    res3_.data() + (config_.layers - 1) * NC, param(lnfw), param(lnfb), N, C);
+  matmul_forward(logits_.data(), lnf_.data(), param(wte), (const Real*)nullptr,
+                 (const Real*)nullptr, N, C, Vp);
+  softmax_cross_entropy(losses_.data(), dlogits_.data(), logits_.data(), targets, N, V, Vp,
+                        Real(1.0 / N));
   double sum = 0;
   for (Real x : losses_) sum += x;
   return Real(sum / N);
@@ -298,9 +315,11 @@ void GPT2<Real>::backward() {
   const std::size_t NC = std::size_t(N) * C;
   std::fill(grads_.begin(), grads_.end(), Real(0));
   std::vector<Real> dres(NC, Real(0)), dlnf(NC, Real(0)), dsmall(NC), dbig(4 * NC), dqkv(3 * NC);
-  matmul_backward(dlnf.data(), grad(wte), (Real*)nullptr, dlogits_.data(), lnf_.data(), param(wte), N, C, Vp);
-  layernorm_backward(dres.data(), grad(lnfw), grad(lnfb), dlnf.data(), res3_.data() + (config_.layers - 1) * NC,
-                     param(lnfw), lnf_mean_.data(), lnf_rstd_.data(), N, C);
+  matmul_backward(dlnf.data(), grad(wte), (Real*)nullptr, dlogits_.data(), lnf_.data(), param(wte),
+                  N, C, Vp);
+  layernorm_backward(dres.data(), grad(lnfw), grad(lnfb), dlnf.data(),
+                     res3_.data() + (config_.layers - 1) * NC, param(lnfw), lnf_mean_.data(),
+                     lnf_rstd_.data(), N, C);
   for (int l = config_.layers - 1; l >= 0; --l) {
     const Real* residual = l == 0 ? encoded_.data() : res3_.data() + (l - 1) * NC;
     const std::size_t c1 = C, c3 = 3 * C, cc = std::size_t(C) * C;
@@ -311,22 +330,24 @@ void GPT2<Real>::backward() {
     std::vector<Real> dfch(4 * NC, Real(0));
     gelu_backward(dfch.data(), fch_.data() + l * 4 * NC, dbig.data(), 4 * NC);
     std::fill(dsmall.begin(), dsmall.end(), Real(0));
-    matmul_backward(dsmall.data(), grad(fcw, l, 4 * cc), grad(fcb, l, 4 * c1), dfch.data(), ln2_.data() + l * NC,
-                    param(fcw, l, 4 * cc), N, C, 4 * C);
-    layernorm_backward(dres.data(), grad(ln2w, l, c1), grad(ln2b, l, c1), dsmall.data(), res2_.data() + l * NC,
-                       param(ln2w, l, c1), ln2_mean_.data() + l * N, ln2_rstd_.data() + l * N, N, C);
+    matmul_backward(dsmall.data(), grad(fcw, l, 4 * cc), grad(fcb, l, 4 * c1), dfch.data(),
+                    ln2_.data() + l * NC, param(fcw, l, 4 * cc), N, C, 4 * C);
+    layernorm_backward(dres.data(), grad(ln2w, l, c1), grad(ln2b, l, c1), dsmall.data(),
+                       res2_.data() + l * NC, param(ln2w, l, c1), ln2_mean_.data() + l * N,
+                       ln2_rstd_.data() + l * N, N, C);
     // attention: res2 = residual + attproj(attn(qkv(ln1(residual))))
     std::fill(dsmall.begin(), dsmall.end(), Real(0));
-    matmul_backward(dsmall.data(), grad(attprojw, l, cc), grad(attprojb, l, c1), dres.data(), atty_.data() + l * NC,
-                    param(attprojw, l, cc), N, C, C);
+    matmul_backward(dsmall.data(), grad(attprojw, l, cc), grad(attprojb, l, c1), dres.data(),
+                    atty_.data() + l * NC, param(attprojw, l, cc), N, C, C);
     std::fill(dqkv.begin(), dqkv.end(), Real(0));
     attention_backward(dqkv.data(), dsmall.data(), qkv_.data() + l * 3 * NC,
                        att_.data() + std::size_t(l) * B * NH * T * T, B, T, C, NH);
     std::fill(dsmall.begin(), dsmall.end(), Real(0));
-    matmul_backward(dsmall.data(), grad(qkvw, l, 3 * cc), grad(qkvb, l, c3), dqkv.data(), ln1_.data() + l * NC,
-                    param(qkvw, l, 3 * cc), N, C, 3 * C);
+    matmul_backward(dsmall.data(), grad(qkvw, l, 3 * cc), grad(qkvb, l, c3), dqkv.data(),
+                    ln1_.data() + l * NC, param(qkvw, l, 3 * cc), N, C, 3 * C);
     layernorm_backward(dres.data(), grad(ln1w, l, c1), grad(ln1b, l, c1), dsmall.data(), residual,
-                       param(ln1w, l, c1), ln1_mean_.data() + l * N, ln1_rstd_.data() + l * N, N, C);
+                       param(ln1w, l, c1), ln1_mean_.data() + l * N, ln1_rstd_.data() + l * N, N,
+                       C);
   }
   encoder_backward(grad(wte), grad(wpe), dres.data(), tokens_.data(), B, T, C);
 }
@@ -339,27 +360,33 @@ Real GPT2<Real>::update(const OptimizerConfig& opt, float lr, int t) {
   const double scale = opt.grad_clip > 0 && norm > opt.grad_clip ? opt.grad_clip / norm : 1.0;
   for (int p = 0; p < num_params; ++p) {
     const std::size_t o = layout_.offset[p];
-    adamw_update(params_.data() + o, grads_.data() + o, m_.data() + o, v_.data() + o, layout_.size[p], lr,
-                 opt.beta1, opt.beta2, opt.eps, param_is_matrix(p) ? opt.weight_decay : 0.0f, t, Real(scale));
+    adamw_update(params_.data() + o, grads_.data() + o, m_.data() + o, v_.data() + o,
+                 layout_.size[p], lr, opt.beta1, opt.beta2, opt.eps,
+                 param_is_matrix(p) ? opt.weight_decay : 0.0f, t, Real(scale));
   }
   return Real(norm);
 }
 
-#define SPEEDRUNNER_CPU_REFERENCE(Real)                                                                         \
-  template void encoder_forward<Real>(Real*, const int*, const Real*, const Real*, int, int, int);               \
-  template void encoder_backward<Real>(Real*, Real*, const Real*, const int*, int, int, int);                    \
-  template void layernorm_forward<Real>(Real*, Real*, Real*, const Real*, const Real*, const Real*, int, int);   \
-  template void layernorm_backward<Real>(Real*, Real*, Real*, const Real*, const Real*, const Real*, const Real*, \
-                                         const Real*, int, int);                                                 \
-  template void matmul_forward<Real>(Real*, const Real*, const Real*, const Real*, const Real*, int, int, int);   \
-  template void matmul_backward<Real>(Real*, Real*, Real*, const Real*, const Real*, const Real*, int, int, int); \
-  template void attention_forward<Real>(Real*, Real*, const Real*, int, int, int, int);                          \
-  template void attention_backward<Real>(Real*, const Real*, const Real*, const Real*, int, int, int, int);      \
-  template void gelu_forward<Real>(Real*, const Real*, std::size_t);                                             \
-  template void gelu_backward<Real>(Real*, const Real*, const Real*, std::size_t);                               \
-  template void softmax_cross_entropy<Real>(Real*, Real*, const Real*, const int*, int, int, int, Real);         \
-  template void adamw_update<Real>(Real*, const Real*, Real*, Real*, std::size_t, float, float, float, float,    \
-                                   float, int, Real);                                                            \
+#define SPEEDRUNNER_CPU_REFERENCE(Real)                                                            \
+  template void encoder_forward<Real>(Real*, const int*, const Real*, const Real*, int, int, int); \
+  template void encoder_backward<Real>(Real*, Real*, const Real*, const int*, int, int, int);      \
+  template void layernorm_forward<Real>(Real*, Real*, Real*, const Real*, const Real*,             \
+                                        const Real*, int, int);                                    \
+  template void layernorm_backward<Real>(Real*, Real*, Real*, const Real*, const Real*,            \
+                                         const Real*, const Real*, const Real*, int, int);         \
+  template void matmul_forward<Real>(Real*, const Real*, const Real*, const Real*, const Real*,    \
+                                     int, int, int);                                               \
+  template void matmul_backward<Real>(Real*, Real*, Real*, const Real*, const Real*, const Real*,  \
+                                      int, int, int);                                              \
+  template void attention_forward<Real>(Real*, Real*, const Real*, int, int, int, int);            \
+  template void attention_backward<Real>(Real*, const Real*, const Real*, const Real*, int, int,   \
+                                         int, int);                                                \
+  template void gelu_forward<Real>(Real*, const Real*, std::size_t);                               \
+  template void gelu_backward<Real>(Real*, const Real*, const Real*, std::size_t);                 \
+  template void softmax_cross_entropy<Real>(Real*, Real*, const Real*, const int*, int, int, int,  \
+                                            Real);                                                 \
+  template void adamw_update<Real>(Real*, const Real*, Real*, Real*, std::size_t, float, float,    \
+                                   float, float, float, int, Real);                                \
   template class GPT2<Real>;
 
 SPEEDRUNNER_CPU_REFERENCE(float)

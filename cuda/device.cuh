@@ -61,6 +61,8 @@ __device__ inline float block_max(float x) {
   return warp_max(x);
 }
 
-inline int ceil_div(long long a, long long b) { return int((a + b - 1) / b); }
+inline int ceil_div(long long a, long long b) {
+  return int((a + b - 1) / b);
+}
 
 }  // namespace speedrunner::cuda

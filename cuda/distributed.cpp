@@ -3,6 +3,8 @@
 
 #include "common.cuh"
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -12,17 +14,15 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 #include <vector>
-#include <sys/wait.h>
 
 #ifdef SPEEDRUN_HAVE_NCCL
 #include <nccl.h>
-#define NCCL_CHECK(call)                                                                               \
-  do {                                                                                                 \
-    ncclResult_t status_ = (call);                                                                     \
-    if (status_ != ncclSuccess)                                                                        \
-      ::speedrunner::cuda::die("NCCL", ncclGetErrorString(status_), __FILE__, __LINE__);               \
+#define NCCL_CHECK(call)                                                                 \
+  do {                                                                                   \
+    ncclResult_t status_ = (call);                                                       \
+    if (status_ != ncclSuccess)                                                          \
+      ::speedrunner::cuda::die("NCCL", ncclGetErrorString(status_), __FILE__, __LINE__); \
   } while (0)
 #endif
 
@@ -46,22 +46,27 @@ Result<Distributed> init_distributed(std::string id_file) {
     dist.world = env_int("SLURM_NTASKS", 1);
     dist.local_rank = env_int("SLURM_LOCALID", 0);
     if (id_file.empty())
-      id_file = "nccl_id_" + std::string(std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : "0") + "_" +
+      id_file = "nccl_id_" +
+                std::string(std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : "0") + "_" +
                 std::string(std::getenv("SLURM_STEP_ID") ? std::getenv("SLURM_STEP_ID") : "0");
   }
   if (const char* f = std::getenv("SPEEDRUN_NCCL_ID_FILE")) id_file = f;
   if (dist.world < 1 || dist.rank < 0 || dist.rank >= dist.world)
-    return fail("rank " + std::to_string(dist.rank) + " of world size " + std::to_string(dist.world) +
-                " is not a valid rank", "check SPEEDRUN_RANK/SPEEDRUN_WORLD_SIZE or the srun task count");
+    return fail("rank " + std::to_string(dist.rank) + " of world size " +
+                    std::to_string(dist.world) + " is not a valid rank",
+                "check SPEEDRUN_RANK/SPEEDRUN_WORLD_SIZE or the srun task count");
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     (void)cudaGetLastError();
-    return fail("no CUDA device is visible", "run on a GPU machine (check nvidia-smi and CUDA_VISIBLE_DEVICES)");
+    return fail("no CUDA device is visible",
+                "run on a GPU machine (check nvidia-smi and CUDA_VISIBLE_DEVICES)");
   }
   if (dist.local_rank >= devices)
-    return fail("local rank " + std::to_string(dist.local_rank) + " needs GPU " + std::to_string(dist.local_rank) +
-                    " but only " + std::to_string(devices) + " are visible",
-                "start at most one process per GPU (--nproc <= GPUs, or srun --ntasks-per-node <= GPUs)");
+    return fail(
+        "local rank " + std::to_string(dist.local_rank) + " needs GPU " +
+            std::to_string(dist.local_rank) + " but only " + std::to_string(devices) +
+            " are visible",
+        "start at most one process per GPU (--nproc <= GPUs, or srun --ntasks-per-node <= GPUs)");
   CUDA_CHECK(cudaSetDevice(dist.local_rank));
   if (dist.world == 1) return dist;
 #ifdef SPEEDRUN_HAVE_NCCL
@@ -77,7 +82,8 @@ Result<Distributed> init_distributed(std::string id_file) {
     {
       std::ofstream out(tmp, std::ios::binary);
       out.write(reinterpret_cast<const char*>(&id), sizeof(id));
-      if (!out) return fail(tmp + ": cannot write the NCCL id", "pick a writable --nccl-id-file folder");
+      if (!out)
+        return fail(tmp + ": cannot write the NCCL id", "pick a writable --nccl-id-file folder");
     }
     std::error_code ec;
     fs::rename(tmp, id_file, ec);
@@ -117,7 +123,8 @@ void finalize_distributed(Distributed& dist) {
 void all_reduce_mean(const Distributed& dist, float* data, std::size_t n, cudaStream_t stream) {
   if (dist.world == 1) return;
 #ifdef SPEEDRUN_HAVE_NCCL
-  NCCL_CHECK(ncclAllReduce(data, data, n, ncclFloat, ncclAvg, static_cast<ncclComm_t>(dist.comm), stream));
+  NCCL_CHECK(
+      ncclAllReduce(data, data, n, ncclFloat, ncclAvg, static_cast<ncclComm_t>(dist.comm), stream));
 #else
   (void)data, (void)n, (void)stream;
 #endif
@@ -135,8 +142,9 @@ int launch_local(int nproc, int argc, char** argv) {
     child_argv.push_back(argv[i]);
   }
   child_argv.push_back(nullptr);
-  const std::string id_file = (std::filesystem::temp_directory_path() /
-                               ("speedrun_nccl_id_" + std::to_string(::getpid()))).string();
+  const std::string id_file =
+      (std::filesystem::temp_directory_path() / ("speedrun_nccl_id_" + std::to_string(::getpid())))
+          .string();
   std::vector<pid_t> children;
   for (int r = 0; r < nproc; ++r) {
     const pid_t pid = ::fork();
@@ -162,10 +170,12 @@ int launch_local(int nproc, int argc, char** argv) {
     int status = 0;
     const pid_t pid = ::wait(&status);
     if (pid < 0) break;
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                       : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     if (code != 0 && result == 0) {
       result = code;
-      std::fprintf(stderr, "speedrun-train-gpt2: a rank exited with status %d; stopping the others\n", code);
+      std::fprintf(
+          stderr, "speedrun-train-gpt2: a rank exited with status %d; stopping the others\n", code);
       for (pid_t c : children)
         if (c != pid) ::kill(c, SIGTERM);
     }

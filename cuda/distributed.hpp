@@ -5,8 +5,8 @@
 
 #include <speedrunner/core/error.hpp>
 
-#include <cstddef>
 #include <cuda_runtime.h>
+#include <cstddef>
 #include <string>
 
 namespace speedrunner::cuda {

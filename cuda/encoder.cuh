@@ -7,8 +7,8 @@
 namespace speedrunner::cuda {
 
 // One thread per 8 channels of one (b, t).
-__global__ void encoder_forward_kernel(bf16* out, const int* tokens, const bf16* wte, const bf16* wpe, int T,
-                                       int C, std::size_t vectors) {
+__global__ void encoder_forward_kernel(bf16* out, const int* tokens, const bf16* wte,
+                                       const bf16* wpe, int T, int C, std::size_t vectors) {
   const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= vectors) return;
   const std::size_t bt = idx * 8 / C;
@@ -44,17 +44,19 @@ __global__ void encoder_backward_wpe_kernel(float* dwpe, const bf16* dout, int B
   dwpe[idx] += acc;
 }
 
-void encoder_forward(bf16* out, const int* tokens, const bf16* wte, const bf16* wpe, int B, int T, int C,
-                     cudaStream_t stream) {
+void encoder_forward(bf16* out, const int* tokens, const bf16* wte, const bf16* wpe, int B, int T,
+                     int C, cudaStream_t stream) {
   const std::size_t vectors = std::size_t(B) * T * C / 8;
-  encoder_forward_kernel<<<ceil_div(vectors, 256), 256, 0, stream>>>(out, tokens, wte, wpe, T, C, vectors);
+  encoder_forward_kernel<<<ceil_div(vectors, 256), 256, 0, stream>>>(out, tokens, wte, wpe, T, C,
+                                                                     vectors);
   CUDA_CHECK_LAUNCH();
 }
 
-void encoder_backward(float* dwte, float* dwpe, const bf16* dout, const int* tokens, int B, int T, int C,
-                      cudaStream_t stream) {
+void encoder_backward(float* dwte, float* dwpe, const bf16* dout, const int* tokens, int B, int T,
+                      int C, cudaStream_t stream) {
   const std::size_t vectors = std::size_t(B) * T * C / 8;
-  encoder_backward_wte_kernel<<<ceil_div(vectors, 256), 256, 0, stream>>>(dwte, dout, tokens, C, vectors);
+  encoder_backward_wte_kernel<<<ceil_div(vectors, 256), 256, 0, stream>>>(dwte, dout, tokens, C,
+                                                                          vectors);
   CUDA_CHECK_LAUNCH();
   encoder_backward_wpe_kernel<<<ceil_div(T * C, 256), 256, 0, stream>>>(dwpe, dout, B, T, C);
   CUDA_CHECK_LAUNCH();

@@ -17,16 +17,18 @@
 namespace speedrunner::cuda {
 namespace flash {
 
-constexpr int tile = 64;  // queries or keys per block
+constexpr int tile = 64;      // queries or keys per block
 constexpr int threads = 128;  // 4 warps x 16 rows
-constexpr int pad = 8;    // bf16 per shared row against bank conflicts
+constexpr int pad = 8;        // bf16 per shared row against bank conflicts
 
 __device__ inline std::uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<std::uint32_t*>(&v);
 }
 
-__device__ inline std::uint32_t load32(const bf16* p) { return *reinterpret_cast<const std::uint32_t*>(p); }
+__device__ inline std::uint32_t load32(const bf16* p) {
+  return *reinterpret_cast<const std::uint32_t*>(p);
+}
 
 // Four 8x8 bf16 matrices from shared memory; lane l gives the address of row
 // l%8 of matrix l/8. Plain: lane (g,t) receives M[g][2t..2t+1]; .trans: the
@@ -49,14 +51,17 @@ __device__ inline void cp_async16(bf16* dst, const bf16* src, int bytes) {
   const auto d = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(bytes));
 }
-__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ inline void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
 template <int pending>
 __device__ inline void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(pending));
 }
 
 // d (16x8 fp32) += a (16x16 bf16, row-major) * b (16x8 bf16, column-major)
-__device__ inline void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
+__device__ inline void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                           std::uint32_t b1) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};\n"
@@ -83,8 +88,8 @@ __device__ inline void acc_to_a(std::uint32_t (&a)[4], const float (&lo)[4], con
 // acc[nt] (16 x 8*NT) += A (16 x 16*KC, fragments a) * B, where B[k][n] = Y[n][k]
 // and Y is row-major in shared memory (ld elements per row).
 template <int KC, int NT>
-__device__ inline void mma_rows(float (&acc)[NT][4], const std::uint32_t (&a)[KC][4], const bf16* Y, int ld,
-                                int lane) {
+__device__ inline void mma_rows(float (&acc)[NT][4], const std::uint32_t (&a)[KC][4], const bf16* Y,
+                                int ld, int lane) {
   const int mi = lane / 8, ri = lane % 8;
 #pragma unroll
   for (int kc = 0; kc < KC; ++kc)
@@ -100,7 +105,8 @@ __device__ inline void mma_rows(float (&acc)[NT][4], const std::uint32_t (&a)[KC
 // acc (16 x 8*NT) += P (16 x 64, accumulator tiles p) * X, with X (64 x 8*NT)
 // row-major in shared memory (ld elements per row).
 template <int NT>
-__device__ inline void mma_acc(float (&acc)[NT][4], const float (&p)[8][4], const bf16* X, int ld, int lane) {
+__device__ inline void mma_acc(float (&acc)[NT][4], const float (&p)[8][4], const bf16* X, int ld,
+                               int lane) {
   const int mi = lane / 8, ri = lane % 8;
 #pragma unroll
   for (int kc = 0; kc < 4; ++kc) {
@@ -119,19 +125,20 @@ __device__ inline void mma_acc(float (&acc)[NT][4], const float (&p)[8][4], cons
 // Starts copying a 64 x HS tile of rows first_row.. (stride `stride`
 // elements) into shared memory; rows past T become zeros.
 template <int HS>
-__device__ inline void load_tile_async(bf16 (*dst)[HS + pad], const bf16* src, std::size_t stride, int first_row,
-                                       int T) {
+__device__ inline void load_tile_async(bf16 (*dst)[HS + pad], const bf16* src, std::size_t stride,
+                                       int first_row, int T) {
   for (int idx = threadIdx.x; idx < tile * HS / 8; idx += threads) {
     const int r = idx / (HS / 8), c = idx % (HS / 8) * 8;
     const bool inside = first_row + r < T;
-    cp_async16(&dst[r][c], src + std::size_t(inside ? first_row + r : 0) * stride + c, inside ? 16 : 0);
+    cp_async16(&dst[r][c], src + std::size_t(inside ? first_row + r : 0) * stride + c,
+               inside ? 16 : 0);
   }
 }
 
 // A fragments of 16 rows straight from global memory (rows past T read as 0).
 template <int HS>
-__device__ inline void load_rows_a(std::uint32_t (&a)[HS / 16][4], const bf16* src, std::size_t stride, int row0,
-                                   int T, int g, int t) {
+__device__ inline void load_rows_a(std::uint32_t (&a)[HS / 16][4], const bf16* src,
+                                   std::size_t stride, int row0, int T, int g, int t) {
 #pragma unroll
   for (int kc = 0; kc < HS / 16; ++kc) {
     const int r0 = row0 + g, r1 = row0 + g + 8, c = kc * 16 + 2 * t;
@@ -145,12 +152,13 @@ __device__ inline void load_rows_a(std::uint32_t (&a)[HS / 16][4], const bf16* s
 // grid (query tiles, B*NH); the longest (last) query tiles start first. Key
 // tiles are double-buffered: the next one loads while this one computes.
 template <int HS>
-__global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH,
-                                                          float scale) {
+__global__ void __launch_bounds__(threads)
+    forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH, float scale) {
   __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
   __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
   const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
-  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
+            t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
@@ -183,8 +191,10 @@ __global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse,
         const int key = kt * tile + nt * 8 + 2 * t + (e & 1);
         const float v = !diagonal || key <= (e < 2 ? q0 : q1) ? s[nt][e] * scale : -INFINITY;
         s[nt][e] = v;
-        if (e < 2) mx0 = fmaxf(mx0, v);
-        else mx1 = fmaxf(mx1, v);
+        if (e < 2)
+          mx0 = fmaxf(mx0, v);
+        else
+          mx1 = fmaxf(mx1, v);
       }
 #pragma unroll
     for (int o_ = 1; o_ < 4; o_ <<= 1) {
@@ -193,7 +203,8 @@ __global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse,
     }
     const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
     // a row with no visible key yet (n = -inf) keeps zeros
-    const float c0 = n0 == -INFINITY ? 1.0f : __expf(m0 - n0), c1 = n1 == -INFINITY ? 1.0f : __expf(m1 - n1);
+    const float c0 = n0 == -INFINITY ? 1.0f : __expf(m0 - n0),
+                c1 = n1 == -INFINITY ? 1.0f : __expf(m1 - n1);
     float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
@@ -201,8 +212,10 @@ __global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse,
       for (int e = 0; e < 4; ++e) {
         const float p = s[nt][e] == -INFINITY ? 0.0f : __expf(s[nt][e] - (e < 2 ? n0 : n1));
         s[nt][e] = p;
-        if (e < 2) sum0 += p;
-        else sum1 += p;
+        if (e < 2)
+          sum0 += p;
+        else
+          sum1 += p;
       }
     l0 = l0 * c0 + sum0;
     l1 = l1 * c1 + sum1;
@@ -258,14 +271,15 @@ __global__ void row_dot_kernel(float* D, const bf16* dout, const bf16* out, int 
 // dK and dV of one key tile, looping over the query tiles that see it
 // (double-buffered like the forward pass).
 template <int HS>
-__global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout,
-                                                              const float* lse, const float* D, int T, int NH,
-                                                              float scale) {
+__global__ void __launch_bounds__(threads)
+    backward_kv_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout, const float* lse,
+                       const float* D, int T, int NH, float scale) {
   __shared__ alignas(16) bf16 Qs[2][tile][HS + pad];
   __shared__ alignas(16) bf16 dOs[2][tile][HS + pad];
   __shared__ float lse_s[2][tile], D_s[2][tile];
   const int kt = blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
-  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
+            t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const bf16* do_base = dout + std::size_t(b) * T * C + h * HS;
@@ -302,7 +316,8 @@ __global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const 
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int ql = nt * 8 + 2 * t + (e & 1), q = qt * tile + ql;
-        p[nt][e] = (q >= (e < 2 ? k0 : k1) && q < T) ? __expf(p[nt][e] * scale - lse_s[buf][ql]) : 0.0f;
+        p[nt][e] =
+            (q >= (e < 2 ? k0 : k1) && q < T) ? __expf(p[nt][e] * scale - lse_s[buf][ql]) : 0.0f;
       }
     mma_acc<HS / 8>(dv, p, &dOs[buf][0][0], HS + pad, lane);
     float ds[8][4] = {};  // dP^T, then dS^T
@@ -310,7 +325,8 @@ __global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const 
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) ds[nt][e] = p[nt][e] * (ds[nt][e] - D_s[buf][nt * 8 + 2 * t + (e & 1)]);
+      for (int e = 0; e < 4; ++e)
+        ds[nt][e] = p[nt][e] * (ds[nt][e] - D_s[buf][nt * 8 + 2 * t + (e & 1)]);
     mma_acc<HS / 8>(dk, ds, &Qs[buf][0][0], HS + pad, lane);
     __syncthreads();
   }
@@ -321,25 +337,28 @@ __global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const 
     if (k0 < T) {
       *reinterpret_cast<std::uint32_t*>(dk_base + std::size_t(k0) * stride + c) =
           pack_bf16(dk[nt][0] * scale, dk[nt][1] * scale);
-      *reinterpret_cast<std::uint32_t*>(dk_base + C + std::size_t(k0) * stride + c) = pack_bf16(dv[nt][0], dv[nt][1]);
+      *reinterpret_cast<std::uint32_t*>(dk_base + C + std::size_t(k0) * stride + c) =
+          pack_bf16(dv[nt][0], dv[nt][1]);
     }
     if (k1 < T) {
       *reinterpret_cast<std::uint32_t*>(dk_base + std::size_t(k1) * stride + c) =
           pack_bf16(dk[nt][2] * scale, dk[nt][3] * scale);
-      *reinterpret_cast<std::uint32_t*>(dk_base + C + std::size_t(k1) * stride + c) = pack_bf16(dv[nt][2], dv[nt][3]);
+      *reinterpret_cast<std::uint32_t*>(dk_base + C + std::size_t(k1) * stride + c) =
+          pack_bf16(dv[nt][2], dv[nt][3]);
     }
   }
 }
 
 // dQ of one query tile, looping over the key tiles it sees (double-buffered).
 template <int HS>
-__global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout,
-                                                             const float* lse, const float* D, int T, int NH,
-                                                             float scale) {
+__global__ void __launch_bounds__(threads)
+    backward_q_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout, const float* lse,
+                      const float* D, int T, int NH, float scale) {
   __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
   __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
   const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
-  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
+            t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
@@ -349,8 +368,10 @@ __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const b
   std::uint32_t qa[HS / 16][4], da[HS / 16][4];
   load_rows_a<HS>(qa, q_base, stride, row0, T, g, t);
   load_rows_a<HS>(da, dout + std::size_t(b) * T * C + h * HS, C, row0, T, g, t);
-  const float lse0 = q0 < T ? lse[std::size_t(bh) * T + q0] : 0.0f, lse1 = q1 < T ? lse[std::size_t(bh) * T + q1] : 0.0f;
-  const float D0 = q0 < T ? D[std::size_t(bh) * T + q0] : 0.0f, D1 = q1 < T ? D[std::size_t(bh) * T + q1] : 0.0f;
+  const float lse0 = q0 < T ? lse[std::size_t(bh) * T + q0] : 0.0f,
+              lse1 = q1 < T ? lse[std::size_t(bh) * T + q1] : 0.0f;
+  const float D0 = q0 < T ? D[std::size_t(bh) * T + q0] : 0.0f,
+              D1 = q1 < T ? D[std::size_t(bh) * T + q1] : 0.0f;
   float dq[HS / 8][4] = {};
   for (int kt = 0; kt <= qt; ++kt) {
     const int buf = kt & 1;
@@ -372,7 +393,8 @@ __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const b
       for (int e = 0; e < 4; ++e) {
         const int key = kt * tile + nt * 8 + 2 * t + (e & 1);
         const bool lo = e < 2;
-        const float prob = key <= (lo ? q0 : q1) ? __expf(p[nt][e] * scale - (lo ? lse0 : lse1)) : 0.0f;
+        const float prob =
+            key <= (lo ? q0 : q1) ? __expf(p[nt][e] * scale - (lo ? lse0 : lse1)) : 0.0f;
         ds[nt][e] = prob * (ds[nt][e] - (lo ? D0 : D1));
       }
     mma_acc<HS / 8>(dq, ds, &Ks[buf][0][0], HS + pad, lane);
@@ -399,8 +421,8 @@ void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaS
 }
 
 template <int HS>
-void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv, const float* lse, int B,
-              int T, int NH, cudaStream_t stream) {
+void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv,
+              const float* lse, int B, int T, int NH, cudaStream_t stream) {
   const float scale = 1.0f / sqrtf(float(HS));
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
@@ -413,25 +435,36 @@ void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf1
 
 }  // namespace flash
 
-bool flash_attention_supported(int head_size) { return head_size == 16 || head_size == 32 || head_size == 64; }
+bool flash_attention_supported(int head_size) {
+  return head_size == 16 || head_size == 32 || head_size == 64;
+}
 
 void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
                              cudaStream_t stream) {
   switch (HS) {
-    case 16: return flash::forward<16>(out, lse, qkv, B, T, NH, stream);
-    case 32: return flash::forward<32>(out, lse, qkv, B, T, NH, stream);
-    case 64: return flash::forward<64>(out, lse, qkv, B, T, NH, stream);
-    default: die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
+    case 16:
+      return flash::forward<16>(out, lse, qkv, B, T, NH, stream);
+    case 32:
+      return flash::forward<32>(out, lse, qkv, B, T, NH, stream);
+    case 64:
+      return flash::forward<64>(out, lse, qkv, B, T, NH, stream);
+    default:
+      die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
   }
 }
 
-void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv,
-                              const float* lse, int B, int T, int NH, int HS, cudaStream_t stream) {
+void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out,
+                              const bf16* qkv, const float* lse, int B, int T, int NH, int HS,
+                              cudaStream_t stream) {
   switch (HS) {
-    case 16: return flash::backward<16>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
-    case 32: return flash::backward<32>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
-    case 64: return flash::backward<64>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
-    default: die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
+    case 16:
+      return flash::backward<16>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+    case 32:
+      return flash::backward<32>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+    case 64:
+      return flash::backward<64>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+    default:
+      die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
   }
 }
 

@@ -77,21 +77,21 @@ class GPT2 {
   bf16* params_bf16_ = nullptr;
   int *tokens_ = nullptr, *targets_ = nullptr;
   // activations: per layer (L, ...) unless noted
-  bf16* encoded_;                                  // (B,T,C)
-  bf16 *ln1_, *qkv_, *atty_, *res2_;              // (L,B,T,C) (L,B,T,3C) (L,B,T,C) x2
-  bf16* att_ = nullptr;                            // gemm: (L,B,NH,T,T) probabilities
-  float* lse_ = nullptr;                           // flash: (L,B,NH,T) row log-sum-exp
-  bf16 *ln2_, *fch_, *fch_gelu_, *res3_;           // (L,B,T,C) (L,B,T,4C) x2 (L,B,T,C)
+  bf16* encoded_;                                        // (B,T,C)
+  bf16 *ln1_, *qkv_, *atty_, *res2_;                     // (L,B,T,C) (L,B,T,3C) (L,B,T,C) x2
+  bf16* att_ = nullptr;                                  // gemm: (L,B,NH,T,T) probabilities
+  float* lse_ = nullptr;                                 // flash: (L,B,NH,T) row log-sum-exp
+  bf16 *ln2_, *fch_, *fch_gelu_, *res3_;                 // (L,B,T,C) (L,B,T,4C) x2 (L,B,T,C)
   float *ln1_mean_, *ln1_rstd_, *ln2_mean_, *ln2_rstd_;  // (L,B,T)
-  bf16* lnf_;                                      // (B,T,C)
-  float *lnf_mean_, *lnf_rstd_;                    // (B,T)
-  bf16* logits_;                                   // (B,T,Vp), dlogits after a forward with targets
-  float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalars
+  bf16* lnf_;                                            // (B,T,C)
+  float *lnf_mean_, *lnf_rstd_;                          // (B,T)
+  bf16* logits_;                               // (B,T,Vp), dlogits after a forward with targets
+  float *losses_, *loss_sum_, *grad_norm_sq_;  // (B,T), scalars
   // work space
-  bf16* attn_scratch_ = nullptr;                   // gemm: 7*B*T*C
-  bf16* datt_ = nullptr;                           // gemm: (B,NH,T,T)
-  float* row_dot_ = nullptr;                       // flash: (B,NH,T)
-  bf16 *dres_, *dsmall_, *dbig_, *dqkv_;           // (B,T,C) x2, (B,T,4C), (B,T,3C)
+  bf16* attn_scratch_ = nullptr;          // gemm: 7*B*T*C
+  bf16* datt_ = nullptr;                  // gemm: (B,NH,T,T)
+  float* row_dot_ = nullptr;              // flash: (B,NH,T)
+  bf16 *dres_, *dsmall_, *dbig_, *dqkv_;  // (B,T,C) x2, (B,T,4C), (B,T,3C)
 };
 
 }  // namespace speedrunner::cuda

@@ -36,8 +36,8 @@ struct GPT2Config {
 // Record 1: llm.c's GPT-2 124M.
 inline constexpr GPT2Config record1_config{};
 // A model small enough for CPU tests in CI and for kernel-by-kernel checks.
-inline constexpr GPT2Config tiny_config{.vocab = 100, .padded_vocab = 128, .max_seq = 32,
-                                        .layers = 2, .heads = 4, .channels = 64};
+inline constexpr GPT2Config tiny_config{
+    .vocab = 100, .padded_vocab = 128, .max_seq = 32, .layers = 2, .heads = 4, .channels = 64};
 
 // The parameter tensors, in buffer order. Linear weights are (out, in), as in PyTorch.
 enum Param : int {
@@ -61,8 +61,8 @@ enum Param : int {
 };
 
 inline constexpr std::array<const char*, num_params> param_names{
-    "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
+    "wte",  "wpe",  "ln1w", "ln1b", "qkvw",    "qkvb",    "attprojw", "attprojb",
+    "ln2w", "ln2b", "fcw",  "fcb",  "fcprojw", "fcprojb", "lnfw",     "lnfb"};
 
 // Weight decay applies to matrices (embeddings and linear weights), not to gains and biases.
 inline constexpr bool param_is_matrix(int p) {
@@ -81,8 +81,8 @@ struct ParamLayout {
 
   explicit ParamLayout(const GPT2Config& c) {
     const std::size_t V = c.padded_vocab, T = c.max_seq, L = c.layers, C = c.channels;
-    size = {V * C, T * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
-            L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C, C, C};
+    size = {V * C, T * C, L * C,         L * C,     L * 3 * C * C, L * 3 * C, L * C * C, L * C,
+            L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C,     C,         C};
     for (int p = 0; p < num_params; ++p) {
       offset[p] = total;
       total += (size[p] + alignment - 1) / alignment * alignment;

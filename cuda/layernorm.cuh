@@ -9,8 +9,8 @@
 namespace speedrunner::cuda {
 
 // One warp per row; each lane handles 8 channels per 256.
-__global__ void layernorm_forward_kernel(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight,
-                                         const bf16* bias, int N, int C) {
+__global__ void layernorm_forward_kernel(bf16* out, float* mean, float* rstd, const bf16* inp,
+                                         const bf16* weight, const bf16* bias, int N, int C) {
   const int row = (blockIdx.x * blockDim.x + threadIdx.x) / 32, lane = threadIdx.x % 32;
   if (row >= N) return;
   const bf16* x = inp + std::size_t(row) * C;
@@ -50,9 +50,9 @@ __global__ void layernorm_forward_kernel(bf16* out, float* mean, float* rstd, co
 // shared memory (every lane owns fixed channels, so no atomics there), stored
 // as [i][c/8] for channel c+i so that a warp's 32 lanes hit 32 banks; the
 // block then sums its warps and adds once into global memory.
-__global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbias, const bf16* dout,
-                                          const bf16* inp, const bf16* weight, const float* mean,
-                                          const float* rstd, int N, int C) {
+__global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbias,
+                                          const bf16* dout, const bf16* inp, const bf16* weight,
+                                          const float* mean, const float* rstd, int N, int C) {
   extern __shared__ float partial[];  // (warps, 2, C)
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   for (int i = threadIdx.x; i < warps * 2 * C; i += blockDim.x) partial[i] = 0.0f;
@@ -76,7 +76,8 @@ __global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbi
         dnorm_xhat_sum += dnorm * (xv[i] - m) * s;
       }
     }
-    const float dnorm_mean = warp_sum(dnorm_sum) / C, dnorm_xhat_mean = warp_sum(dnorm_xhat_sum) / C;
+    const float dnorm_mean = warp_sum(dnorm_sum) / C,
+                dnorm_xhat_mean = warp_sum(dnorm_xhat_sum) / C;
     bf16* dx = dinp + std::size_t(row) * C;
     for (int c = lane * 8; c < C; c += 256) {
       float xv[8], dv[8], wv[8], out[8];
@@ -107,11 +108,11 @@ __global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbi
   }
 }
 
-void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight, const bf16* bias,
-                       int N, int C, cudaStream_t stream) {
+void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight,
+                       const bf16* bias, int N, int C, cudaStream_t stream) {
   const int block = 256;
-  layernorm_forward_kernel<<<ceil_div(std::size_t(N) * 32, block), block, 0, stream>>>(out, mean, rstd, inp, weight,
-                                                                                       bias, N, C);
+  layernorm_forward_kernel<<<ceil_div(std::size_t(N) * 32, block), block, 0, stream>>>(
+      out, mean, rstd, inp, weight, bias, N, C);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -121,12 +122,12 @@ void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* do
   const int warps = 4, block = warps * 32;
   const std::size_t shared = std::size_t(warps) * 2 * C * sizeof(float);
   if (shared > 48 * 1024)  // above 48 KB a kernel must opt in
-    CUDA_CHECK(cudaFuncSetAttribute(layernorm_backward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    int(shared)));
+    CUDA_CHECK(cudaFuncSetAttribute(layernorm_backward_kernel,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
   // enough warps in flight to cover memory latency (each keeps its own partials)
   const int grid = std::min(ceil_div(N, warps), 8 * sm_count());
-  layernorm_backward_kernel<<<grid, block, shared, stream>>>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N,
-                                                             C);
+  layernorm_backward_kernel<<<grid, block, shared, stream>>>(dinp, dweight, dbias, dout, inp,
+                                                             weight, mean, rstd, N, C);
   CUDA_CHECK_LAUNCH();
 }
 

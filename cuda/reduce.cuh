@@ -28,9 +28,11 @@ void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, cud
   CUDA_CHECK_LAUNCH();
 }
 
-void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, cudaStream_t stream) {
+void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate,
+                cudaStream_t stream) {
   if (!accumulate) CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
-  sum_kernel<false><<<std::min(ceil_div(n, 256), 4 * sm_count()), 256, 0, stream>>>(out, x, n, scale);
+  sum_kernel<false>
+      <<<std::min(ceil_div(n, 256), 4 * sm_count()), 256, 0, stream>>>(out, x, n, scale);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -26,22 +26,26 @@ Result<std::vector<std::filesystem::path>> find_shards(const std::string& patter
     found.push_back(path);
   } else {
     const bool is_dir = fs::is_directory(path, ec);
-    const fs::path dir = is_dir ? path : (path.has_parent_path() ? path.parent_path() : fs::path("."));
+    const fs::path dir =
+        is_dir ? path : (path.has_parent_path() ? path.parent_path() : fs::path("."));
     const std::string name_pattern = is_dir ? "*.bin" : path.filename().string();
     if (!fs::is_directory(dir, ec))
-      return fail(pattern + ": no such shard file or folder", "point --train/--val at .bin token shards");
+      return fail(pattern + ": no such shard file or folder",
+                  "point --train/--val at .bin token shards");
     for (const auto& entry : fs::directory_iterator(dir, ec))
       if (entry.is_regular_file() && wildcard_match(name_pattern, entry.path().filename().string()))
         found.push_back(entry.path());
     std::sort(found.begin(), found.end());
   }
   if (found.empty())
-    return fail(pattern + ": matches no token shard",
-                "write shards with `speedrun data build` (or --write-synthetic) and check the pattern");
+    return fail(
+        pattern + ": matches no token shard",
+        "write shards with `speedrun data build` (or --write-synthetic) and check the pattern");
   return found;
 }
 
-Result<TokenLoader> TokenLoader::open(const std::string& pattern, int B, int T, int rank, int world, int vocab) {
+Result<TokenLoader> TokenLoader::open(const std::string& pattern, int B, int T, int rank, int world,
+                                      int vocab) {
   auto paths = find_shards(pattern);
   if (!paths) return std::unexpected(std::move(paths.error()));
   TokenLoader loader;
@@ -51,8 +55,8 @@ Result<TokenLoader> TokenLoader::open(const std::string& pattern, int B, int T, 
     auto info = data::read_shard_header(p);
     if (!info) return std::unexpected(std::move(info.error()));
     if (info->tokens < needed)
-      return fail(p.string() + ": " + std::to_string(info->tokens) + " tokens, fewer than one global batch (" +
-                      std::to_string(needed) + ")",
+      return fail(p.string() + ": " + std::to_string(info->tokens) +
+                      " tokens, fewer than one global batch (" + std::to_string(needed) + ")",
                   "use a smaller --batch/--seq or fewer GPUs, or larger shards");
     loader.total_tokens_ += info->tokens;
     loader.shards_.push_back(std::move(*info));
@@ -72,7 +76,8 @@ Result<void> TokenLoader::next_batch(std::vector<int>& inputs, std::vector<int>&
     shard_ = (shard_ + 1) % shards_.size();
     position_ = 0;
   }
-  auto read = data::read_shard_tokens(shards_[shard_], position_ + local * rank_, local + 1, buffer_);
+  auto read =
+      data::read_shard_tokens(shards_[shard_], position_ + local * rank_, local + 1, buffer_);
   if (!read) return std::unexpected(std::move(read.error()));
   inputs.resize(local);
   targets.resize(local);

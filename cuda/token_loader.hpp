@@ -19,9 +19,9 @@ namespace speedrunner::cuda {
 
 class TokenLoader {
  public:
-  [[nodiscard]] // Token ids must be below `vocab` (a corrupt shard is an error, not a crash).
-  [[nodiscard]] static Result<TokenLoader> open(const std::string& pattern, int B, int T, int rank, int world,
-                                                int vocab);
+  [[nodiscard]]  // Token ids must be below `vocab` (a corrupt shard is an error, not a crash).
+  [[nodiscard]] static Result<TokenLoader>
+  open(const std::string& pattern, int B, int T, int rank, int world, int vocab);
 
   // Fills inputs and targets (B*T each); wraps around to the first shard at the end.
   [[nodiscard]] Result<void> next_batch(std::vector<int>& inputs, std::vector<int>& targets);

@@ -51,7 +51,8 @@ struct Options {
   std::string train, val, summary, nccl_id_file, synthetic_dir;
   cu::GPT2Config model = cu::record1_config;
   cu::OptimizerConfig opt;
-  int batch = 64, seq = 1024, grad_accum = 1, steps = 19560, val_every = 250, untimed_steps = 10, nproc = 0;
+  int batch = 64, seq = 1024, grad_accum = 1, steps = 19560, val_every = 250, untimed_steps = 10,
+      nproc = 0;
   long long val_tokens = 10485760, synthetic_tokens = 20000000;
   std::optional<double> target_val_loss;
   std::uint64_t seed = 1337;
@@ -66,7 +67,8 @@ sr::Result<Options> parse(int argc, char** argv) {
       std::fputs(usage, stdout);
       std::exit(0);
     }
-    if (i + 1 >= argc) return sr::fail("option " + arg + " needs a value (or is unknown)", "see --help");
+    if (i + 1 >= argc)
+      return sr::fail("option " + arg + " needs a value (or is unknown)", "see --help");
     const std::string value = argv[++i];
     auto number = [&](auto& out) -> bool {
       char* end = nullptr;
@@ -76,52 +78,87 @@ sr::Result<Options> parse(int argc, char** argv) {
       return true;
     };
     bool ok = true;
-    if (arg == "--train") o.train = value;
-    else if (arg == "--val") o.val = value;
-    else if (arg == "--summary") o.summary = value;
-    else if (arg == "--nccl-id-file") o.nccl_id_file = value;
-    else if (arg == "--write-synthetic") o.synthetic_dir = value;
+    if (arg == "--train")
+      o.train = value;
+    else if (arg == "--val")
+      o.val = value;
+    else if (arg == "--summary")
+      o.summary = value;
+    else if (arg == "--nccl-id-file")
+      o.nccl_id_file = value;
+    else if (arg == "--write-synthetic")
+      o.synthetic_dir = value;
     else if (arg == "--model") {
-      if (value == "d12") o.model = cu::record1_config;
-      else if (value == "tiny") o.model = cu::tiny_config;
-      else return sr::fail("--model " + value + ": unknown model", "use d12 or tiny, then --layers/--width/... to adjust");
-    }
-    else if (arg == "--attention") {
-      if (value == "flash") o.attention = cu::Attention::flash;
-      else if (value == "gemm") o.attention = cu::Attention::gemm;
-      else return sr::fail("--attention " + value + ": unknown kind", "use flash or gemm");
-    }
-    else if (arg == "--layers") ok = number(o.model.layers);
-    else if (arg == "--heads") ok = number(o.model.heads);
-    else if (arg == "--width") ok = number(o.model.channels);
-    else if (arg == "--vocab") ok = number(o.model.vocab);
-    else if (arg == "--padded-vocab") ok = number(o.model.padded_vocab);
-    else if (arg == "--max-seq") ok = number(o.model.max_seq);
-    else if (arg == "--batch") ok = number(o.batch);
-    else if (arg == "--seq") ok = number(o.seq);
-    else if (arg == "--grad-accum") ok = number(o.grad_accum);
-    else if (arg == "--steps") ok = number(o.steps);
-    else if (arg == "--lr") ok = number(o.opt.lr);
-    else if (arg == "--warmup") ok = number(o.opt.warmup_steps);
-    else if (arg == "--final-lr-frac") ok = number(o.opt.final_lr_fraction);
-    else if (arg == "--weight-decay") ok = number(o.opt.weight_decay);
-    else if (arg == "--grad-clip") ok = number(o.opt.grad_clip);
-    else if (arg == "--val-every") ok = number(o.val_every);
-    else if (arg == "--val-tokens") ok = number(o.val_tokens);
-    else if (arg == "--untimed-steps") ok = number(o.untimed_steps);
-    else if (arg == "--seed") ok = number(o.seed);
-    else if (arg == "--nproc") ok = number(o.nproc);
-    else if (arg == "--synthetic-tokens") ok = number(o.synthetic_tokens);
+      if (value == "d12")
+        o.model = cu::record1_config;
+      else if (value == "tiny")
+        o.model = cu::tiny_config;
+      else
+        return sr::fail("--model " + value + ": unknown model",
+                        "use d12 or tiny, then --layers/--width/... to adjust");
+    } else if (arg == "--attention") {
+      if (value == "flash")
+        o.attention = cu::Attention::flash;
+      else if (value == "gemm")
+        o.attention = cu::Attention::gemm;
+      else
+        return sr::fail("--attention " + value + ": unknown kind", "use flash or gemm");
+    } else if (arg == "--layers")
+      ok = number(o.model.layers);
+    else if (arg == "--heads")
+      ok = number(o.model.heads);
+    else if (arg == "--width")
+      ok = number(o.model.channels);
+    else if (arg == "--vocab")
+      ok = number(o.model.vocab);
+    else if (arg == "--padded-vocab")
+      ok = number(o.model.padded_vocab);
+    else if (arg == "--max-seq")
+      ok = number(o.model.max_seq);
+    else if (arg == "--batch")
+      ok = number(o.batch);
+    else if (arg == "--seq")
+      ok = number(o.seq);
+    else if (arg == "--grad-accum")
+      ok = number(o.grad_accum);
+    else if (arg == "--steps")
+      ok = number(o.steps);
+    else if (arg == "--lr")
+      ok = number(o.opt.lr);
+    else if (arg == "--warmup")
+      ok = number(o.opt.warmup_steps);
+    else if (arg == "--final-lr-frac")
+      ok = number(o.opt.final_lr_fraction);
+    else if (arg == "--weight-decay")
+      ok = number(o.opt.weight_decay);
+    else if (arg == "--grad-clip")
+      ok = number(o.opt.grad_clip);
+    else if (arg == "--val-every")
+      ok = number(o.val_every);
+    else if (arg == "--val-tokens")
+      ok = number(o.val_tokens);
+    else if (arg == "--untimed-steps")
+      ok = number(o.untimed_steps);
+    else if (arg == "--seed")
+      ok = number(o.seed);
+    else if (arg == "--nproc")
+      ok = number(o.nproc);
+    else if (arg == "--synthetic-tokens")
+      ok = number(o.synthetic_tokens);
     else if (arg == "--target-val-loss") {
       double t = 0;
       ok = number(t);
       o.target_val_loss = t;
-    } else return sr::fail("unknown option " + arg, "see --help");
-    if (!ok) return sr::fail("option " + arg + " needs a number, got '" + value + "'", "see --help");
+    } else
+      return sr::fail("unknown option " + arg, "see --help");
+    if (!ok)
+      return sr::fail("option " + arg + " needs a number, got '" + value + "'", "see --help");
   }
   if (!o.synthetic_dir.empty()) return o;
-  if (const std::string p = o.model.problem(); !p.empty()) return sr::fail("model shape: " + p, "fix --width/--heads/--vocab");
-  if (o.train.empty() || o.val.empty()) return sr::fail("--train and --val are required", "point them at .bin shards");
+  if (const std::string p = o.model.problem(); !p.empty())
+    return sr::fail("model shape: " + p, "fix --width/--heads/--vocab");
+  if (o.train.empty() || o.val.empty())
+    return sr::fail("--train and --val are required", "point them at .bin shards");
   if (o.batch < 1 || o.seq < 1 || o.seq > o.model.max_seq || o.grad_accum < 1 || o.steps < 1)
     return sr::fail("--batch, --grad-accum and --steps must be >= 1 and --seq in [1, max_seq " +
                     std::to_string(o.model.max_seq) + "]");
@@ -146,15 +183,21 @@ sr::Result<void> write_synthetic(const std::string& dir, long long tokens, int v
     std::vector<std::uint16_t> out(n);
     std::uint16_t cur = document_start;
     for (long long i = 0; i < n; ++i) {
-      if (rng() % 600 == 0) cur = document_start;
-      else if (cur >= usable || rng() % 10 == 0) cur = std::uint16_t(rng() % usable);
-      else cur = successor[cur];
+      if (rng() % 600 == 0)
+        cur = document_start;
+      else if (cur >= usable || rng() % 10 == 0)
+        cur = std::uint16_t(rng() % usable);
+      else
+        cur = successor[cur];
       out[i] = cur;
     }
     return out;
   };
   auto train = make(tokens), val = make(std::max(tokens / 10, 1LL << 20));
-  if (auto r = sr::data::write_shard(std::filesystem::path(dir) / "synthetic_train_000000.bin", train); !r) return r;
+  if (auto r =
+          sr::data::write_shard(std::filesystem::path(dir) / "synthetic_train_000000.bin", train);
+      !r)
+    return r;
   return sr::data::write_shard(std::filesystem::path(dir) / "synthetic_val_000000.bin", val);
 }
 
@@ -182,12 +225,17 @@ int run(const Options& o) {
   if (main_rank) {
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, dist.local_rank));
-    std::printf("model: %d layers, %d heads, width %d, vocab %d (padded %d), %zu parameters\n", o.model.layers,
-                o.model.heads, o.model.channels, o.model.vocab, o.model.padded_vocab, model.layout().count);
-    std::printf("batch: %d x %d tokens x %d micro-steps x %d GPUs (%s) = %lld tokens per step; %d val batches\n",
-                o.batch, o.seq, o.grad_accum, dist.world, prop.name, tokens_per_batch * o.grad_accum, val_steps);
+    std::printf("model: %d layers, %d heads, width %d, vocab %d (padded %d), %zu parameters\n",
+                o.model.layers, o.model.heads, o.model.channels, o.model.vocab,
+                o.model.padded_vocab, model.layout().count);
+    std::printf(
+        "batch: %d x %d tokens x %d micro-steps x %d GPUs (%s) = %lld tokens per step; %d val "
+        "batches\n",
+        o.batch, o.seq, o.grad_accum, dist.world, prop.name, tokens_per_batch * o.grad_accum,
+        val_steps);
     std::printf("attention: %s; device memory for the model: %.2f GiB per GPU\n",
-                model.attention() == cu::Attention::flash ? "flash" : "gemm", double(model.device_bytes()) / (1 << 30));
+                model.attention() == cu::Attention::flash ? "flash" : "gemm",
+                double(model.device_bytes()) / (1 << 30));
     std::fflush(stdout);
   }
 
@@ -216,8 +264,8 @@ int run(const Options& o) {
       cu::all_reduce_mean(dist, model.loss_accumulator(), 1, stream);
       last_val = model.loss();
       if (main_rank) {
-        std::printf("step:%d/%d val_loss:%.4f train_time:%.0fms step_avg:%.2fms\n", step, o.steps, last_val, train_ms,
-                    timed_steps > 0 ? train_ms / timed_steps : 0.0);
+        std::printf("step:%d/%d val_loss:%.4f train_time:%.0fms step_avg:%.2fms\n", step, o.steps,
+                    last_val, train_ms, timed_steps > 0 ? train_ms / timed_steps : 0.0);
         std::fflush(stdout);
       }
       if (o.target_val_loss && last_val <= *o.target_val_loss) {
@@ -244,12 +292,13 @@ int run(const Options& o) {
       ++timed_steps;
     }
     if (!std::isfinite(last_train)) {
-      std::fprintf(stderr, "speedrun-train-gpt2: training loss became %f at step %d\n", last_train, step + 1);
+      std::fprintf(stderr, "speedrun-train-gpt2: training loss became %f at step %d\n", last_train,
+                   step + 1);
       return 1;
     }
     if (main_rank) {
-      std::printf("step:%d/%d train_loss:%.4f train_time:%.0fms step_avg:%.2fms\n", step + 1, o.steps, last_train,
-                  train_ms, timed_steps > 0 ? train_ms / timed_steps : 0.0);
+      std::printf("step:%d/%d train_loss:%.4f train_time:%.0fms step_avg:%.2fms\n", step + 1,
+                  o.steps, last_train, train_ms, timed_steps > 0 ? train_ms / timed_steps : 0.0);
       std::fflush(stdout);
     }
   }
@@ -260,17 +309,20 @@ int run(const Options& o) {
     auto num = [](double x) { return std::isfinite(x) ? std::to_string(x) : std::string("null"); };
     std::ofstream out(o.summary);
     out << "{\"steps\": " << steps_done << ", \"target_steps\": " << o.steps
-        << ", \"final_val_loss\": " << num(last_val) << ", \"final_train_loss\": " << num(last_train)
-        << ", \"train_time_ms\": " << num(train_ms)
+        << ", \"final_val_loss\": " << num(last_val)
+        << ", \"final_train_loss\": " << num(last_train) << ", \"train_time_ms\": " << num(train_ms)
         << ", \"step_avg_ms\": " << num(timed_steps > 0 ? train_ms / timed_steps : 0.0)
-        << ", \"tokens_per_step\": " << tokens_per_batch * o.grad_accum << ", \"world_size\": " << dist.world
-        << ", \"reached_target\": " << (reached ? "true" : "false")
-        << ", \"target_val_loss\": " << (o.target_val_loss ? num(*o.target_val_loss) : std::string("null"))
+        << ", \"tokens_per_step\": " << tokens_per_batch * o.grad_accum
+        << ", \"world_size\": " << dist.world
+        << ", \"reached_target\": " << (reached ? "true" : "false") << ", \"target_val_loss\": "
+        << (o.target_val_loss ? num(*o.target_val_loss) : std::string("null"))
         << ", \"model\": {\"layers\": " << o.model.layers << ", \"heads\": " << o.model.heads
         << ", \"width\": " << o.model.channels << ", \"vocab\": " << o.model.vocab
         << ", \"padded_vocab\": " << o.model.padded_vocab << ", \"seq\": " << o.seq
         << ", \"parameters\": " << model.layout().count << "}}\n";
-    if (!out) std::fprintf(stderr, "speedrun-train-gpt2: %s: cannot write the summary\n", o.summary.c_str());
+    if (!out)
+      std::fprintf(stderr, "speedrun-train-gpt2: %s: cannot write the summary\n",
+                   o.summary.c_str());
   }
   CUDA_CHECK(cudaStreamSynchronize(stream));
   cu::finalize_distributed(dist);
@@ -286,7 +338,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!options->synthetic_dir.empty()) {
-    if (auto r = write_synthetic(options->synthetic_dir, options->synthetic_tokens, options->model.vocab); !r) {
+    if (auto r = write_synthetic(options->synthetic_dir, options->synthetic_tokens,
+                                 options->model.vocab);
+        !r) {
       std::fprintf(stderr, "speedrun-train-gpt2: %s\n", r.error().message().c_str());
       return 2;
     }

@@ -18,7 +18,8 @@ using speedrunner::cuda::ParamLayout;
 
 namespace {
 
-constexpr GPT2Config small{.vocab = 50, .padded_vocab = 64, .max_seq = 16, .layers = 2, .heads = 2, .channels = 64};
+constexpr GPT2Config small{
+    .vocab = 50, .padded_vocab = 64, .max_seq = 16, .layers = 2, .heads = 2, .channels = 64};
 
 // Relative closeness (Catch2 2 and 3 spell Approx differently).
 bool near(double actual, double expected, double rel) {
@@ -35,14 +36,16 @@ std::vector<int> random_tokens(int n, int vocab, std::uint32_t seed) {
 
 }  // namespace
 
-TEST_CASE("The CPU GPT-2's gradients match central finite differences in every tensor", "[cuda][cpu]") {
+TEST_CASE("The CPU GPT-2's gradients match central finite differences in every tensor",
+          "[cuda][cpu]") {
   const int B = 2, T = 8;
   cpu::GPT2<double> model(small, B, T);
   // Perturb LayerNorm gains and biases away from 1/0 so their gradients are generic.
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0.0, 0.1);
   for (double& p : model.params()) p += 0.01 * noise(rng);
-  const auto tokens = random_tokens(B * T, small.vocab, 1), targets = random_tokens(B * T, small.vocab, 2);
+  const auto tokens = random_tokens(B * T, small.vocab, 1),
+             targets = random_tokens(B * T, small.vocab, 2);
   model.forward(tokens.data(), targets.data());
   model.backward();
   const std::vector<double> grads = model.grads();
@@ -60,8 +63,8 @@ TEST_CASE("The CPU GPT-2's gradients match central finite differences in every t
       const double down = model.forward(tokens.data(), targets.data());
       model.params()[i] = saved;
       const double fd = (up - down) / (2 * h);
-      INFO(speedrunner::cuda::param_names[p] << "[" << i - layout.offset[p] << "]: analytic " << grads[i]
-                                             << ", finite difference " << fd);
+      INFO(speedrunner::cuda::param_names[p] << "[" << i - layout.offset[p] << "]: analytic "
+                                             << grads[i] << ", finite difference " << fd);
       CHECK(std::abs(fd - grads[i]) <= 1e-8 + 1e-5 * std::abs(grads[i]));
     }
   }
@@ -70,7 +73,8 @@ TEST_CASE("The CPU GPT-2's gradients match central finite differences in every t
 TEST_CASE("The CPU GPT-2 starts near the uniform loss ln(vocab)", "[cuda][cpu]") {
   const int B = 2, T = 16;
   cpu::GPT2<float> model(small, B, T);
-  const auto tokens = random_tokens(B * T, small.vocab, 3), targets = random_tokens(B * T, small.vocab, 4);
+  const auto tokens = random_tokens(B * T, small.vocab, 3),
+             targets = random_tokens(B * T, small.vocab, 4);
   const float loss = model.forward(tokens.data(), targets.data());
   CHECK(std::abs(loss - std::log(float(small.vocab))) < 0.1f);
 }
@@ -95,7 +99,8 @@ TEST_CASE("The CPU GPT-2 is causal: a later token never changes earlier logits",
 TEST_CASE("Padded vocabulary rows get no gradient and no probability", "[cuda][cpu]") {
   const int B = 2, T = 8;
   cpu::GPT2<float> model(small, B, T);
-  const auto tokens = random_tokens(B * T, small.vocab, 8), targets = random_tokens(B * T, small.vocab, 9);
+  const auto tokens = random_tokens(B * T, small.vocab, 8),
+             targets = random_tokens(B * T, small.vocab, 9);
   model.forward(tokens.data(), targets.data());
   model.backward();
   const std::size_t C = small.channels;
@@ -107,8 +112,10 @@ TEST_CASE("Float and double CPU references agree on loss and gradients", "[cuda]
   const int B = 2, T = 8;
   cpu::GPT2<float> f(small, B, T);
   cpu::GPT2<double> d(small, B, T);
-  const auto tokens = random_tokens(B * T, small.vocab, 10), targets = random_tokens(B * T, small.vocab, 11);
-  const double lf = f.forward(tokens.data(), targets.data()), ld = d.forward(tokens.data(), targets.data());
+  const auto tokens = random_tokens(B * T, small.vocab, 10),
+             targets = random_tokens(B * T, small.vocab, 11);
+  const double lf = f.forward(tokens.data(), targets.data()),
+               ld = d.forward(tokens.data(), targets.data());
   CHECK(std::abs(lf - ld) < 1e-5);
   f.backward();
   d.backward();
@@ -125,7 +132,8 @@ TEST_CASE("Ten AdamW steps on one batch lower the CPU model's loss steadily", "[
   cpu::GPT2<float> model(small, B, T);
   // A learnable pattern: each target is the next token of a fixed cycle.
   std::vector<int> tokens(B * T), targets(B * T);
-  for (int i = 0; i < B * T; ++i) tokens[i] = (i * 7) % small.vocab, targets[i] = ((i + 1) * 7) % small.vocab;
+  for (int i = 0; i < B * T; ++i)
+    tokens[i] = (i * 7) % small.vocab, targets[i] = ((i + 1) * 7) % small.vocab;
   OptimizerConfig opt;
   opt.lr = 1e-3f;
   std::vector<float> losses;
@@ -140,7 +148,8 @@ TEST_CASE("Ten AdamW steps on one batch lower the CPU model's loss steadily", "[
 
 TEST_CASE("AdamW's first step moves each weight by lr against its gradient's sign", "[cuda][cpu]") {
   std::vector<double> p{0.5, -0.25, 1.0}, g{0.3, -2.0, 1e-3}, m(3, 0.0), v(3, 0.0);
-  cpu::adamw_update(p.data(), g.data(), m.data(), v.data(), 3, 0.01f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, 1.0);
+  cpu::adamw_update(p.data(), g.data(), m.data(), v.data(), 3, 0.01f, 0.9f, 0.95f, 1e-8f, 0.1f, 1,
+                    1.0);
   // bias-corrected first step: mhat/sqrt(vhat) = sign(g); decoupled decay lr*wd*p
   CHECK(near(p[0], 0.5 - 0.01 * (1 + 0.1 * 0.5), 1e-6));
   CHECK(near(p[1], -0.25 - 0.01 * (-1 + 0.1 * -0.25), 1e-6));
@@ -178,10 +187,12 @@ TEST_CASE("The schedule warms up linearly then decays along a cosine to the floo
   CHECK(near(opt.lr_at(100, 100), 6e-5, 1e-5));
 }
 
-TEST_CASE("Initialisation is deterministic, GPT-2 scaled, and record 1 has 124,475,904 parameters", "[cuda][cpu]") {
+TEST_CASE("Initialisation is deterministic, GPT-2 scaled, and record 1 has 124,475,904 parameters",
+          "[cuda][cpu]") {
   const ParamLayout layout(speedrunner::cuda::record1_config);
   CHECK(layout.count == 124475904u);
-  CHECK(near(speedrunner::cuda::flops_per_token(speedrunner::cuda::record1_config, 1024), 803.5e6, 1e-3));
+  CHECK(near(speedrunner::cuda::flops_per_token(speedrunner::cuda::record1_config, 1024), 803.5e6,
+             1e-3));
   const ParamLayout tiny(small);
   std::vector<float> a(tiny.total), b(tiny.total);
   speedrunner::cuda::init_params(small, 42, a.data());
@@ -189,7 +200,9 @@ TEST_CASE("Initialisation is deterministic, GPT-2 scaled, and record 1 has 124,4
   CHECK(a == b);
   double sq = 0;
   const std::size_t n = tiny.size[speedrunner::cuda::fcw];
-  for (std::size_t i = 0; i < n; ++i) sq += double(a[tiny.offset[speedrunner::cuda::fcw] + i]) * a[tiny.offset[speedrunner::cuda::fcw] + i];
+  for (std::size_t i = 0; i < n; ++i)
+    sq += double(a[tiny.offset[speedrunner::cuda::fcw] + i]) *
+          a[tiny.offset[speedrunner::cuda::fcw] + i];
   CHECK(near(std::sqrt(sq / n), 0.02, 0.05));
   CHECK(a[tiny.offset[speedrunner::cuda::ln1w]] == 1.0f);
   CHECK(a[tiny.offset[speedrunner::cuda::qkvb]] == 0.0f);

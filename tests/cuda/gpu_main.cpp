@@ -1,8 +1,8 @@
 // Entry point of the GPU test executables: exits 77 (Meson's "skipped") when no
 // CUDA device is visible, otherwise runs Catch2 through the shared runner
 // (tests/main.cpp, compiled with its main renamed).
-#include <cstdio>
 #include <cuda_runtime.h>
+#include <cstdio>
 
 int speedrunner_catch_main(int argc, char* argv[]);
 

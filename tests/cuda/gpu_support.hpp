@@ -13,7 +13,9 @@
 
 namespace speedrunner::cuda::testing {
 
-inline float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
+inline float round_bf16(float x) {
+  return __bfloat162float(__float2bfloat16(x));
+}
 
 inline std::vector<float> random_vector(std::size_t n, std::uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
@@ -38,7 +40,9 @@ class DeviceBuffer {
     CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
     poison();
   }
-  explicit DeviceBuffer(const std::vector<float>& host) : DeviceBuffer(host.size()) { upload(host); }
+  explicit DeviceBuffer(const std::vector<float>& host) : DeviceBuffer(host.size()) {
+    upload(host);
+  }
   explicit DeviceBuffer(const std::vector<int>& host) : DeviceBuffer(host.size()) {
     CUDA_CHECK(cudaMemcpy(ptr_, host.data(), host.size() * sizeof(int), cudaMemcpyHostToDevice));
   }
@@ -80,6 +84,8 @@ double rel_error(const std::vector<A>& gpu, const std::vector<B>& ref) {
   return std::sqrt(diff / std::max(norm, 1e-300));
 }
 
-inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+inline std::vector<double> to_double(const std::vector<float>& v) {
+  return {v.begin(), v.end()};
+}
 
 }  // namespace speedrunner::cuda::testing

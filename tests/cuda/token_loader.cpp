@@ -21,7 +21,8 @@ std::vector<std::uint16_t> iota_tokens(std::size_t n, std::uint16_t start) {
 }
 }  // namespace
 
-TEST_CASE("Rank slices of a step tile the single-rank batch of the same global size", "[cuda][data]") {
+TEST_CASE("Rank slices of a step tile the single-rank batch of the same global size",
+          "[cuda][data]") {
   TempDir dir;
   REQUIRE(data::write_shard(dir.path() / "train_000000.bin", iota_tokens(1000, 0)));
   const int T = 4;
@@ -39,7 +40,8 @@ TEST_CASE("Rank slices of a step tile the single-rank batch of the same global s
     std::vector<int> joined(in0);
     joined.insert(joined.end(), in1.begin(), in1.end());
     CHECK(joined == in);
-    for (std::size_t i = 0; i < in.size(); ++i) CHECK(tg[i] == in[i] + 1);  // targets are the next token
+    for (std::size_t i = 0; i < in.size(); ++i)
+      CHECK(tg[i] == in[i] + 1);  // targets are the next token
     CHECK(in.front() == step * 16);
   }
 }
