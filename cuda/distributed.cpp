@@ -35,7 +35,7 @@ int env_int(const char* name, int fallback) {
 }
 }  // namespace
 
-Result<Distributed> init_distributed(std::string id_file) {
+Result<Distributed> detect_ranks() {
   Distributed dist;
   if (std::getenv("SPEEDRUN_WORLD_SIZE") != nullptr) {
     dist.rank = env_int("SPEEDRUN_RANK", 0);
@@ -45,16 +45,22 @@ Result<Distributed> init_distributed(std::string id_file) {
     dist.rank = env_int("SLURM_PROCID", 0);
     dist.world = env_int("SLURM_NTASKS", 1);
     dist.local_rank = env_int("SLURM_LOCALID", 0);
-    if (id_file.empty())
-      id_file = "nccl_id_" +
-                std::string(std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : "0") + "_" +
-                std::string(std::getenv("SLURM_STEP_ID") ? std::getenv("SLURM_STEP_ID") : "0");
   }
-  if (const char* f = std::getenv("SPEEDRUN_NCCL_ID_FILE")) id_file = f;
-  if (dist.world < 1 || dist.rank < 0 || dist.rank >= dist.world)
+  if (dist.world < 1 || dist.rank < 0 || dist.rank >= dist.world || dist.local_rank < 0)
     return fail("rank " + std::to_string(dist.rank) + " of world size " +
                     std::to_string(dist.world) + " is not a valid rank",
                 "check SPEEDRUN_RANK/SPEEDRUN_WORLD_SIZE or the srun task count");
+  return dist;
+}
+
+Result<void> init_distributed(Distributed& dist, std::string id_file) {
+  if (id_file.empty() && std::getenv("SPEEDRUN_WORLD_SIZE") == nullptr &&
+      std::getenv("SLURM_NTASKS") != nullptr) {
+    const char* job = std::getenv("SLURM_JOB_ID");
+    const char* step = std::getenv("SLURM_STEP_ID");
+    id_file = std::string("nccl_id_") + (job ? job : "0") + "_" + (step ? step : "0");
+  }
+  if (const char* f = std::getenv("SPEEDRUN_NCCL_ID_FILE")) id_file = f;
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     (void)cudaGetLastError();
@@ -68,7 +74,7 @@ Result<Distributed> init_distributed(std::string id_file) {
             " are visible",
         "start at most one process per GPU (--nproc <= GPUs, or srun --ntasks-per-node <= GPUs)");
   CUDA_CHECK(cudaSetDevice(dist.local_rank));
-  if (dist.world == 1) return dist;
+  if (dist.world == 1) return {};
 #ifdef SPEEDRUN_HAVE_NCCL
   if (id_file.empty())
     return fail("several ranks but no file to share the NCCL id through",
@@ -106,7 +112,7 @@ Result<Distributed> init_distributed(std::string id_file) {
     std::error_code ec;
     fs::remove(id_file, ec);
   }
-  return dist;
+  return {};
 #else
   return fail("this trainer was built without NCCL, so it runs on one GPU only",
               "install NCCL (libnccl-dev) and rebuild, or run with one process");

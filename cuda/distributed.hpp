@@ -18,13 +18,16 @@ struct Distributed {
   [[nodiscard]] bool is_main() const { return rank == 0; }
 };
 
-// Reads SPEEDRUN_RANK/SPEEDRUN_WORLD_SIZE/SPEEDRUN_LOCAL_RANK (set by
-// launch_local) or SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID (srun); selects the
-// GPU local_rank and, with several ranks, joins the NCCL communicator. Rank 0
-// writes the NCCL id to `id_file` (SPEEDRUN_NCCL_ID_FILE overrides it; under
-// Slurm the default is nccl_id_<job>_<step> in the working folder, which must
-// be shared) and the others wait for it.
-[[nodiscard]] Result<Distributed> init_distributed(std::string id_file);
+// Who this process is: SPEEDRUN_RANK/SPEEDRUN_WORLD_SIZE/SPEEDRUN_LOCAL_RANK
+// (set by launch_local) or SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID (srun), else
+// a single rank. Touches no GPU, so data can be checked first.
+[[nodiscard]] Result<Distributed> detect_ranks();
+
+// Selects the GPU local_rank and, with several ranks, joins the NCCL
+// communicator. Rank 0 writes the NCCL id to `id_file` (SPEEDRUN_NCCL_ID_FILE
+// overrides it; under Slurm the default is nccl_id_<job>_<step> in the working
+// folder, which must be shared) and the others wait for it.
+[[nodiscard]] Result<void> init_distributed(Distributed& dist, std::string id_file);
 void finalize_distributed(Distributed& dist);
 
 // In-place mean over ranks (no-op on one rank).

@@ -202,13 +202,14 @@ sr::Result<void> write_synthetic(const std::string& dir, long long tokens, int v
 }
 
 int run(const Options& o) {
-  auto dist_or = cu::init_distributed(o.nccl_id_file);
-  if (!dist_or) {
-    std::fprintf(stderr, "speedrun-train-gpt2: %s\n", dist_or.error().message().c_str());
+  auto ranks = cu::detect_ranks();
+  if (!ranks) {
+    std::fprintf(stderr, "speedrun-train-gpt2: %s\n", ranks.error().message().c_str());
     return 2;
   }
-  cu::Distributed dist = *dist_or;
+  cu::Distributed dist = *ranks;
   const bool main_rank = dist.is_main();
+  // the data first: a wrong path is reported before any GPU is touched
   auto train = cu::TokenLoader::open(o.train, o.batch, o.seq, dist.rank, dist.world, o.model.vocab);
   auto val = cu::TokenLoader::open(o.val, o.batch, o.seq, dist.rank, dist.world, o.model.vocab);
   for (auto* loader : {&train, &val})
@@ -216,6 +217,11 @@ int run(const Options& o) {
       std::fprintf(stderr, "speedrun-train-gpt2: %s\n", loader->error().message().c_str());
       return 2;
     }
+  if (auto joined = cu::init_distributed(dist, o.nccl_id_file); !joined) {
+    std::fprintf(stderr, "speedrun-train-gpt2: rank %d: %s\n", dist.rank,
+                 joined.error().message().c_str());
+    return 2;
+  }
   const long long tokens_per_batch = (long long)o.batch * o.seq * dist.world;
   const int val_steps = int(std::max(1LL, o.val_tokens / tokens_per_batch));
 
@@ -239,7 +245,8 @@ int run(const Options& o) {
     std::fflush(stdout);
   }
 
-  std::vector<int> inputs, targets;
+  std::vector<int> inputs, targets, val_inputs, val_targets;
+  bool prefetched = false;  // inputs/targets already hold the next step's first micro-batch
   auto fail_batch = [&](const sr::Error& e) {
     std::fprintf(stderr, "speedrun-train-gpt2: rank %d: %s\n", dist.rank, e.message().c_str());
     return 2;
@@ -258,8 +265,9 @@ int run(const Options& o) {
       val->reset();
       model.reset_loss();
       for (int i = 0; i < val_steps; ++i) {
-        if (auto r = val->next_batch(inputs, targets); !r) return fail_batch(r.error());
-        model.forward(inputs.data(), targets.data(), 1.0f / (float(o.batch) * o.seq * val_steps));
+        if (auto r = val->next_batch(val_inputs, val_targets); !r) return fail_batch(r.error());
+        model.forward(val_inputs.data(), val_targets.data(),
+                      1.0f / (float(o.batch) * o.seq * val_steps));
       }
       cu::all_reduce_mean(dist, model.loss_accumulator(), 1, stream);
       last_val = model.loss();
@@ -278,13 +286,19 @@ int run(const Options& o) {
     model.zero_grad();
     model.reset_loss();
     for (int micro = 0; micro < o.grad_accum; ++micro) {
-      if (auto r = train->next_batch(inputs, targets); !r) return fail_batch(r.error());
+      if (micro > 0 || !prefetched)
+        if (auto r = train->next_batch(inputs, targets); !r) return fail_batch(r.error());
       model.forward(inputs.data(), targets.data(), 1.0f / (float(o.batch) * o.seq * o.grad_accum));
       model.backward();
     }
     cu::all_reduce_mean(dist, model.grads(), model.layout().total, stream);
     cu::all_reduce_mean(dist, model.loss_accumulator(), 1, stream);
     model.update(o.opt, o.opt.lr_at(step, o.steps), step + 1);
+    // read the next batch from disk while the GPU finishes this step (forward()
+    // has already copied this one: pageable copies are staged before returning)
+    prefetched = step + 1 < o.steps;
+    if (prefetched)
+      if (auto r = train->next_batch(inputs, targets); !r) return fail_batch(r.error());
     last_train = model.loss();  // waits for the step
     steps_done = step + 1;
     if (step >= o.untimed_steps) {

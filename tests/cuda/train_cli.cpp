@@ -5,6 +5,8 @@
 
 #include <speedrunner/data/shard.hpp>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -53,4 +55,23 @@ TEST_CASE("--write-synthetic writes a valid train/val shard pair inside the voca
     for (auto t : tokens) inside = inside && t < 100;  // the tiny model's vocabulary
     CHECK(inside);
   }
+}
+
+TEST_CASE("The trainer reports missing or corrupt shards before touching a GPU", "[cuda][cli]") {
+  TempDir dir;
+  auto missing = run_shell(trainer() + " --train " + (dir.path() / "none_*.bin").string() +
+                           " --val " + (dir.path() / "none_*.bin").string());
+  CHECK(missing.status == 2);
+  CHECK(missing.output.find("matches no token shard") != std::string::npos);
+  {
+    std::FILE* f = std::fopen((dir.path() / "bad.bin").c_str(), "wb");
+    REQUIRE(f != nullptr);
+    const std::vector<std::int32_t> header(256, 7);
+    std::fwrite(header.data(), sizeof(std::int32_t), header.size(), f);
+    std::fclose(f);
+  }
+  auto corrupt = run_shell(trainer() + " --train " + (dir.path() / "bad.bin").string() + " --val " +
+                           (dir.path() / "bad.bin").string());
+  CHECK(corrupt.status == 2);
+  CHECK(corrupt.output.find("bad.bin: not a token shard") != std::string::npos);
 }
