@@ -1,11 +1,13 @@
-// Check macros for the CUDA runtime, cuBLAS and NCCL: each failure reports the
-// call's file and line and exits; the sticky CUDA error is cleared first so a
-// later check does not report a stale failure.
+// Check macros for the CUDA runtime and cuBLAS (NCCL's is in distributed.cpp): each failure reports
+// the call's file and line and exits; the sticky CUDA error is cleared first so a later check does
+// not report a stale failure.
 #pragma once
 
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
 #include <cstdio>
 #include <cstdlib>
-#include <cuda_runtime.h>
 
 namespace speedrunner::cuda {
 
@@ -21,8 +23,16 @@ inline void check_cuda(cudaError_t err, const char* file, int line) {
   }
 }
 
+inline void check_cublas(cublasStatus_t status, const char* file, int line) {
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    (void)cudaGetLastError();
+    die("cuBLAS", cublasGetStatusString(status), file, line);
+  }
+}
+
 }  // namespace speedrunner::cuda
 
 #define CUDA_CHECK(call) ::speedrunner::cuda::check_cuda((call), __FILE__, __LINE__)
 // After a kernel launch: launch-configuration errors surface here.
+#define CUBLAS_CHECK(call) ::speedrunner::cuda::check_cublas((call), __FILE__, __LINE__)
 #define CUDA_CHECK_LAUNCH() ::speedrunner::cuda::check_cuda(cudaGetLastError(), __FILE__, __LINE__)

@@ -9,7 +9,8 @@ int main() {
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
     (void)cudaGetLastError();
-    std::printf("no CUDA device: %s\n", err == cudaSuccess ? "none found" : cudaGetErrorString(err));
+    std::printf("no CUDA device: %s\n",
+                err == cudaSuccess ? "none found" : cudaGetErrorString(err));
     return 77;
   }
   int driver = 0, runtime = 0;

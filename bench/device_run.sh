@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One device call for the CUDA trainer: build (-Dscaffold=false), GPU tests,
+# a training check of the 124M model on real text, and the CUDA vs PyTorch
+# benchmark. Logs go under $OUT; a short table is printed last.
+#   bench/device_run.sh [all|tests|train|bench|dp]...   (default: all but dp)
+set -u
+OUT=${OUT:-/tmp/speedrun-out}
+mkdir -p "$OUT"
+parts=${*:-tests train bench}
+[[ $parts == all ]] && parts="tests train bench dp"
+export NCCL_NVLS_ENABLE=0
+summary=()
+say() { summary+=("$*"); echo "== $*"; }
+
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv > "$OUT/gpu.txt" 2>&1
+say "GPU: $(sed -n 2p "$OUT/gpu.txt") ($(($(wc -l < "$OUT/gpu.txt") - 1)) visible)"
+
+# NCCL from the pip wheel when the toolkit has none
+if [[ ! -f /usr/local/cuda/include/nccl.h && -z ${NCCL_ROOT:-} ]]; then
+  wheel=$(python3 -c 'import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))' 2>/dev/null || true)
+  if [[ -n $wheel && -d $wheel/lib ]]; then
+    mkdir -p /tmp/nccl/lib
+    ln -sf "$wheel/include" /tmp/nccl/include
+    for f in "$wheel"/lib/libnccl.so*; do ln -sf "$f" /tmp/nccl/lib/; done
+    ln -sf "$(ls "$wheel"/lib/libnccl.so* | head -1)" /tmp/nccl/lib/libnccl.so
+    export NCCL_ROOT=/tmp/nccl LD_LIBRARY_PATH=/tmp/nccl/lib:${LD_LIBRARY_PATH:-}
+  fi
+fi
+
+start=$(date +%s.%N)
+if [[ ! -f build-dev/build.ninja ]]; then
+  meson setup build-dev -Dscaffold=false -Dcuda=enabled > "$OUT/setup.log" 2>&1 || { say "meson setup FAILED"; tail -30 "$OUT/setup.log"; }
+fi
+ninja -C build-dev > "$OUT/build.log" 2>&1 && build_ok=1 || build_ok=0
+say "build: $([[ $build_ok == 1 ]] && echo ok || echo FAILED) in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.0f", e-s}') s; NCCL: $(grep -m1 'NCCL' "$OUT/setup.log" 2>/dev/null | tr -s ' ')"
+[[ $build_ok == 1 ]] || { grep -B2 -A10 -m3 'error' "$OUT/build.log" | head -60; }
+
+if [[ $parts == *tests* && $build_ok == 1 ]]; then
+  meson test -C build-dev -v --num-processes 1 cuda_cpu_reference cuda_token_loader cuda_gpu_info cuda_kernels cuda_gpt2 \
+    > "$OUT/tests.log" 2>&1
+  say "tests: $(grep -E '^(Ok|Fail|Skipped):' "$OUT/tests.log" | tr -s ' ' | tr '\n' ' ')"
+  grep -E 'rel err|loss gpu|gpu .* cpu' "$OUT/tests.log" > "$OUT/test_errors.txt"
+  grep -E 'FAILED|REQUIRE|CHECK\(' "$OUT/tests.log" | head -20
+fi
+
+if [[ $parts == *train* && $build_ok == 1 ]]; then
+  python3 bench/make_text_shards.py /tmp/text 20000000 > "$OUT/text.log" 2>&1
+  build-dev/cuda/speedrun-train-gpt2 --train '/tmp/text/text_train_*.bin' --val '/tmp/text/text_val_*.bin' \
+    --batch 32 --steps ${TRAIN_STEPS:-300} --warmup 30 --lr 1e-3 --val-every 50 --val-tokens 1048576 \
+    --summary "$OUT/train_summary.json" > "$OUT/train.log" 2>&1
+  say "train (124M, Python stdlib source, B=32 T=1024; $(cat "$OUT/text.log")): $(grep val_loss "$OUT/train.log" | sed 's/ train_time.*//' | tr '\n' ' ')"
+  say "train timing: $(grep val_loss "$OUT/train.log" | tail -1 | grep -o 'train_time.*')"
+  tail -3 "$OUT/train.log"
+fi
+
+if [[ $parts == *bench* && $build_ok == 1 ]]; then
+  bench/compare.sh build-dev/cuda/bench-gpt2 --batches ${BENCH_BATCHES:-32,64} --steps 20 --attention ${BENCH_ATTENTION:-both} > "$OUT/bench.log" 2>&1
+  summary+=("$(sed -n '/^batch  cuda/,$p' "$OUT/bench.log")")
+  grep -E '^(card|cuda|torch)' "$OUT/bench.log"
+  grep -iE 'error|Traceback' "$OUT/bench.log" | head -5
+fi
+
+if [[ $parts == *breakdown* && $build_ok == 1 ]]; then
+  build-dev/cuda/bench-gpt2 --breakdown 32 > "$OUT/breakdown.log" 2>&1
+  sed -n '/^breakdown/,$p' "$OUT/breakdown.log"
+fi
+
+if [[ $parts == *dp* && $build_ok == 1 ]]; then
+  tests/cuda/data_parallel.sh build-dev/cuda/speedrun-train-gpt2 > "$OUT/dp.log" 2>&1
+  say "data parallel: exit $? $(grep -E 'largest' "$OUT/dp.log" | tr '\n' ' ')"
+  cat "$OUT/dp.log" | tail -12
+fi
+
+echo
+echo "================ summary ================"
+printf '%s\n' "${summary[@]}"
