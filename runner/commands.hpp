@@ -20,4 +20,8 @@ struct Subcommand {
 // Defined in main.cpp: the table of all subcommands, in help order.
 std::span<const Subcommand> subcommands();
 
+// `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (runner/cfg.cpp): prints
+// the resolved config; `args` are the arguments without "--cfg".
+int print_config(std::span<const std::string_view> args);
+
 }  // namespace speedrun

@@ -5,6 +5,7 @@
 #include <speedrunner/core/error.hpp>
 #include <speedrunner/version.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -63,5 +64,9 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : subcommands())
     if (c.name == args[0]) return c.run(std::span(args).subspan(1));
+  if (std::find(args.begin(), args.end(), "--cfg") != args.end()) {
+    std::erase(args, "--cfg");
+    return print_config(args);
+  }
   return unknown(args[0]);
 }
