@@ -26,7 +26,10 @@ constexpr std::string_view overview =
     "Overrides are Hydra-style: group=option (model=o3_mini, task=collatz),\n"
     "key=value (n_iterations=5), +key=value adds a key, ~key removes one.\n";
 
-std::array<Subcommand, 0> table{};
+std::array table{
+    Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
+               "FSR of finished NanoGPT speedrun runs, per record and the mean", report},
+};
 
 void print_help() {
   std::fputs(overview.data(), stdout);
