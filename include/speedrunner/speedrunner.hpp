@@ -11,4 +11,6 @@
 #include <speedrunner/data/shard.hpp>
 #include <speedrunner/ideate/ideator.hpp>
 #include <speedrunner/llm/model.hpp>
+#include <speedrunner/metrics/fsr.hpp>
+#include <speedrunner/metrics/run_scores.hpp>
 #include <speedrunner/version.hpp>
