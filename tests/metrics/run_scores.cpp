@@ -109,7 +109,7 @@ TEST_CASE("the shipped templates hold baselines for every step on both tracks", 
     CHECK(fineweb->next_ms < fineweb->record_ms);  // the public re-timed records get faster
     auto mini = m::load_baseline(templates, r, "mini");
     REQUIRE(mini);
-    CHECK(mini->record_ms > 0);
+    CHECK(mini->next_ms < mini->record_ms);  // calibrated so that every step is a speedup
   }
   CHECK(m::load_baseline(templates, 1, "fineweb")->record_ms == Approx(2968348));  // shared/RECORDS.md
 }
