@@ -24,4 +24,7 @@ std::span<const Subcommand> subcommands();
 // the resolved config; `args` are the arguments without "--cfg".
 int print_config(std::span<const std::string_view> args);
 
+// `speedrun report RUN_DIR...` (runner/report.cpp): FSR per run, per record and overall.
+int report(std::span<const std::string_view> args);
+
 }  // namespace speedrun

@@ -31,6 +31,8 @@ constexpr std::string_view overview =
 
 std::array table{
     Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
+    Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
+               "FSR of finished NanoGPT speedrun runs, per record and the mean", report},
 };
 
 void print_help() {

@@ -49,6 +49,8 @@
 #include <speedrunner/llm/retry.hpp>
 #include <speedrunner/llm/sse.hpp>
 #include <speedrunner/llm/think.hpp>
+#include <speedrunner/metrics/fsr.hpp>
+#include <speedrunner/metrics/run_scores.hpp>
 #include <speedrunner/validate/choice.hpp>
 #include <speedrunner/validate/code_block.hpp>
 #include <speedrunner/validate/edits.hpp>

@@ -1,0 +1,150 @@
+// Scores finished runs of the NanoGPT speedrun task: reads a run directory's
+// config.json (which record, which track) and journal.json (each node's
+// validity and train_time), and the record baselines from the templates'
+// results.json, then computes the run's FSR (fsr.hpp).
+#pragma once
+
+#include <speedrunner/core/error.hpp>
+#include <speedrunner/metrics/fsr.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace speedrunner::metrics {
+
+namespace detail {
+
+inline Result<boost::json::value> read_json(const std::filesystem::path& path, std::string_view fix) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(path.string() + ": cannot read it", std::string(fix));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::error_code ec;
+  auto v = boost::json::parse(text.str(), ec);
+  if (ec) return fail(path.string() + ": not valid JSON (" + ec.message() + ")", std::string(fix));
+  return v;
+}
+
+inline const boost::json::value* at_path(const boost::json::value& v, std::initializer_list<std::string_view> keys) {
+  const boost::json::value* cur = &v;
+  for (auto k : keys) {
+    if (!cur->is_object()) return nullptr;
+    cur = cur->as_object().if_contains(k);
+    if (cur == nullptr) return nullptr;
+  }
+  return cur;
+}
+
+inline std::optional<double> number(const boost::json::value* v) {
+  if (v == nullptr || !v->is_number()) return std::nullopt;
+  return v->to_number<double>();
+}
+
+}  // namespace detail
+
+// The record a task config starts from: task.record, else the N of a
+// template_dir ending in record_N.
+[[nodiscard]] inline Result<int> record_of_task(const boost::json::value& task, std::string_view where) {
+  if (auto r = detail::number(detail::at_path(task, {"record"}))) return static_cast<int>(*r);
+  if (auto* dir = detail::at_path(task, {"template_dir"}); dir && dir->is_string()) {
+    const std::string d(dir->as_string());
+    const auto at = d.rfind("record_");
+    if (at != std::string::npos) {
+      try {
+        return std::stoi(d.substr(at + 7));
+      } catch (...) {
+      }
+    }
+  }
+  return fail(std::string(where) + ": the task names no record (no task.record, and task.template_dir is not .../record_N)",
+              "score runs of task=nanogpt_speedrun/record_N only");
+}
+
+// t_R and t_R+1 on `track` from templates/record_R/results.json and record_R+1's.
+[[nodiscard]] inline Result<Baseline> load_baseline(const std::filesystem::path& templates, int record,
+                                                    const std::string& track) {
+  auto time_of = [&](int r) -> Result<double> {
+    const auto path = templates / ("record_" + std::to_string(r)) / "results.json";
+    if (!std::filesystem::exists(path))
+      return fail(path.string() + " does not exist: no measured baseline for record " + std::to_string(r),
+                  "point --templates at workspace_templates/nanogpt_speedrun (records 1 to 5 are there)");
+    auto doc = detail::read_json(path, "restore it from the repository");
+    if (!doc) return std::unexpected(doc.error());
+    auto t = detail::number(detail::at_path(*doc, {"tracks", track, "train_time_ms"}));
+    if (!t || *t <= 0)
+      return fail(path.string() + ": no positive tracks." + track + ".train_time_ms",
+                  "measure record " + std::to_string(r) + " on the " + track + " track first");
+    return *t;
+  };
+  auto now = time_of(record);
+  if (!now) return std::unexpected(now.error());
+  auto next = time_of(record + 1);
+  if (!next) return std::unexpected(next.error());
+  return Baseline{*now, *next};
+}
+
+// The nodes of journal.json with their validity and the value of `metric`
+// (from each node's "results" object, or from the node itself).
+[[nodiscard]] inline Result<std::vector<NodeTime>> load_node_times(const std::filesystem::path& journal,
+                                                                   const std::string& metric) {
+  auto doc = detail::read_json(journal, "the run directory is damaged or the run never started");
+  if (!doc) return std::unexpected(doc.error());
+  auto* nodes = detail::at_path(*doc, {"nodes"});
+  if (nodes == nullptr || !nodes->is_array())
+    return fail(journal.string() + ": has no \"nodes\" list", "the run directory is damaged; start a new run");
+  std::vector<NodeTime> out;
+  for (const auto& n : nodes->as_array()) {
+    if (!n.is_object()) return fail(journal.string() + ": a node is not a JSON object", "the run directory is damaged");
+    const boost::json::value& results = n.as_object().contains("results") ? n.as_object().at("results") : n;
+    NodeTime t;
+    t.id = static_cast<int>(detail::number(detail::at_path(n, {"id"})).value_or(static_cast<double>(out.size())));
+    if (auto* v = detail::at_path(results, {"valid"}); v && v->is_bool()) t.valid = v->as_bool();
+    t.train_time_ms = detail::number(detail::at_path(results, {"metrics", metric}));
+    out.push_back(t);
+  }
+  return out;
+}
+
+// Scores RUN_DIR against the baselines under `templates`.
+[[nodiscard]] inline Result<RunScore> score_run(const std::filesystem::path& run_dir,
+                                                const std::filesystem::path& templates) {
+  const auto config_path = run_dir / "config.json";
+  auto config = detail::read_json(config_path, "give the folder of a speedrun run (it holds config.json and journal.json)");
+  if (!config) return std::unexpected(config.error());
+  auto* task = detail::at_path(*config, {"task"});
+  if (task == nullptr) return fail(config_path.string() + ": has no task", "give the folder of a speedrun run");
+  auto record = record_of_task(*task, config_path.string());
+  if (!record) return std::unexpected(record.error());
+  std::string track = "mini";
+  if (auto* t = detail::at_path(*task, {"track"}); t && t->is_string()) track = std::string(t->as_string());
+  std::string metric = "train_time";
+  if (auto* m = detail::at_path(*task, {"selection", "metric"}); m && m->is_string()) metric = std::string(m->as_string());
+
+  auto baseline = load_baseline(templates, *record, track);
+  if (!baseline) return std::unexpected(std::move(baseline.error()).context(run_dir.string()));
+  auto nodes = load_node_times(run_dir / "journal.json", metric);
+  if (!nodes) return std::unexpected(nodes.error());
+
+  RunScore s;
+  s.run = run_dir.string();
+  s.record = *record;
+  s.track = track;
+  s.baseline = *baseline;
+  s.agent_ms = agent_time(*nodes, baseline->record_ms);
+  s.nodes = static_cast<int>(nodes->size());
+  for (const auto& n : *nodes) s.valid_nodes += n.valid ? 1 : 0;
+  auto fsr = fraction_of_speedup_recovered(*baseline, s.agent_ms);
+  if (!fsr)
+    return std::unexpected(std::move(fsr.error()).context(run_dir.string() + " (record " + std::to_string(*record) +
+                                                          " -> " + std::to_string(*record + 1) + ", " + track + ")"));
+  s.fsr = *fsr;
+  return s;
+}
+
+}  // namespace speedrunner::metrics

@@ -1,0 +1,111 @@
+// `speedrun report RUN_DIR... [--templates DIR] [--top-k K]`: the FSR of each
+// finished NanoGPT speedrun run, per record and the mean over records, plus
+// the top-k-across-runs variant (per record, the mean of its k best runs).
+#include "commands.hpp"
+
+#include <speedrunner/metrics/run_scores.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace speedrun {
+namespace {
+
+namespace fs = std::filesystem;
+namespace metrics = speedrunner::metrics;
+using speedrunner::ExitCode;
+
+// The record templates: --templates, else workspace_templates/nanogpt_speedrun
+// under the current folder, else under the source tree speedrun was built from.
+fs::path default_templates() {
+  const fs::path here = fs::current_path() / "workspace_templates" / "nanogpt_speedrun";
+  if (fs::exists(here)) return here;
+#ifdef SPEEDRUNNER_SOURCE_ROOT_DEFAULT
+  return fs::path(SPEEDRUNNER_SOURCE_ROOT_DEFAULT) / "workspace_templates" / "nanogpt_speedrun";
+#else
+  return here;
+#endif
+}
+
+int usage_error(const std::string& what) {
+  std::fprintf(stderr, "speedrun report: %s\n  fix: speedrun report RUN_DIR... [--templates DIR] [--top-k K]\n",
+               what.c_str());
+  return int(ExitCode::usage);
+}
+
+}  // namespace
+
+int report(std::span<const std::string_view> args) {
+  std::vector<fs::path> run_dirs;
+  fs::path templates;
+  int k = 1;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::puts("usage: speedrun report RUN_DIR... [--templates DIR] [--top-k K]\n"
+                "  FSR = (t_R - t_agent) / (t_R - t_R+1) per run, t_agent the best valid train_time (v_0 included);\n"
+                "  then per record (mean over its runs) and the mean over records. The top-k variant\n"
+                "  averages each record's k best run FSRs instead (k = 1: the best run).\n"
+                "  --templates DIR   record templates with results.json (default workspace_templates/nanogpt_speedrun)\n"
+                "  --top-k K         runs kept per record in the top-k variant (default 1)");
+      return 0;
+    }
+    if (a == "--templates" || a == "--top-k") {
+      if (i + 1 >= args.size()) return usage_error(std::string(a) + " needs a value");
+      const std::string value(args[++i]);
+      if (a == "--templates") {
+        templates = value;
+      } else {
+        char* end = nullptr;
+        const long v = std::strtol(value.c_str(), &end, 10);
+        if (end == value.c_str() || *end != '\0' || v < 1) return usage_error("--top-k needs a whole number >= 1, got '" + value + "'");
+        k = int(v);
+      }
+      continue;
+    }
+    if (a.starts_with("--")) return usage_error("unknown option " + std::string(a));
+    run_dirs.emplace_back(std::string(a));
+  }
+  if (run_dirs.empty()) return usage_error("no run directory given");
+  if (templates.empty()) templates = default_templates();
+
+  std::vector<metrics::RunScore> scores;
+  int failed = 0;
+  for (const auto& dir : run_dirs) {
+    auto s = metrics::score_run(dir, templates);
+    if (!s) {
+      std::fprintf(stderr, "speedrun report: %s\n", s.error().message().c_str());
+      ++failed;
+      continue;
+    }
+    scores.push_back(*s);
+  }
+  const auto rep = metrics::summarize(scores, k);
+
+  std::puts("FSR per run: (t_R - t_agent) / (t_R - t_R+1), t_agent the best valid train_time (v_0 included)");
+  std::printf("%-40s %-7s %6s %12s %12s %12s %7s %11s\n", "run", "track", "record", "t_R ms", "t_R+1 ms", "t_agent ms",
+              "FSR", "valid/nodes");
+  for (const auto& r : rep.runs)
+    std::printf("%-40s %-7s %3d->%-2d %12.0f %12.0f %12.0f %7.3f %5d/%-5d\n", r.run.c_str(), r.track.c_str(), r.record,
+                r.record + 1, r.baseline.record_ms, r.baseline.next_ms, r.agent_ms, r.fsr, r.valid_nodes, r.nodes);
+  if (!rep.records.empty()) {
+    std::printf("\nper record (mean over its runs; top-%d: mean of its %d best runs)\n", rep.k, rep.k);
+    std::printf("%-7s %6s %5s %9s %9s\n", "track", "record", "runs", "mean FSR", "top-k FSR");
+    for (const auto& s : rep.records)
+      std::printf("%-7s %3d->%-2d %5d %9.3f %9.3f\n", s.track.c_str(), s.record, s.record + 1, s.runs, s.mean_fsr,
+                  s.top_k_fsr);
+    std::printf("\nmean FSR over %zu record(s): %.3f\n", rep.records.size(), rep.mean_fsr);
+    std::printf("top-%d-across-runs FSR (the original benchmark's variant), mean over records: %.3f\n", rep.k,
+                rep.mean_top_k_fsr);
+  }
+  if (failed > 0) {
+    std::fprintf(stderr, "speedrun report: %d of %zu run(s) could not be scored (above)\n", failed, run_dirs.size());
+    return int(ExitCode::failure);
+  }
+  return 0;
+}
+
+}  // namespace speedrun

@@ -1,0 +1,63 @@
+// Tests for `speedrun report` (runner/report.cpp) on run directories written
+// here: the per-run table, per-record means, the labelled top-k variant, errors.
+#include "catch.hpp"
+#include "support.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using speedrunner::testing::run_shell;
+using speedrunner::testing::speedrun_exe;
+using speedrunner::testing::TempDir;
+
+namespace {
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+// templates record_1 (100 s) and record_2 (60 s); a run from record 1 whose best valid node took `ms`.
+void write_run(const fs::path& root, const std::string& name, double ms) {
+  write(root / name / "config.json", R"({"task": {"record": 1, "track": "mini"}})");
+  write(root / name / "journal.json", R"({"nodes": [{"id": 0, "results": {"valid": false}},
+    {"id": 1, "results": {"valid": true, "metrics": {"train_time": )" + std::to_string(ms) + "}}}]}");
+}
+
+}  // namespace
+
+TEST_CASE("speedrun report prints each run's FSR, the per-record mean and the labelled top-k mean", "[runner][report]") {
+  TempDir dir;
+  write(dir.path() / "t/record_1/results.json", R"({"tracks": {"mini": {"train_time_ms": 100000}}})");
+  write(dir.path() / "t/record_2/results.json", R"({"tracks": {"mini": {"train_time_ms": 60000}}})");
+  write_run(dir.path(), "run_a", 80000);  // FSR 0.5
+  write_run(dir.path(), "run_b", 64000);  // FSR 0.9
+  const std::string cmd = speedrun_exe() + " report " + (dir.path() / "run_a").string() + " " +
+                          (dir.path() / "run_b").string() + " --templates " + (dir.path() / "t").string();
+  auto r = run_shell(cmd);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("0.500") != std::string::npos);
+  CHECK(r.output.find("0.900") != std::string::npos);
+  CHECK(r.output.find("mean FSR over 1 record(s): 0.700") != std::string::npos);
+  CHECK(r.output.find("top-1-across-runs FSR (the original benchmark's variant), mean over records: 0.900") !=
+        std::string::npos);
+  auto k2 = run_shell(cmd + " --top-k 2");
+  CHECK(k2.output.find("top-2-across-runs FSR (the original benchmark's variant), mean over records: 0.700") !=
+        std::string::npos);
+}
+
+TEST_CASE("speedrun report fails clearly on bad arguments and unscorable runs", "[runner][report]") {
+  TempDir dir;
+  auto none = run_shell(speedrun_exe() + " report");
+  CHECK(none.status == 2);
+  CHECK(none.output.find("no run directory") != std::string::npos);
+  auto bad_k = run_shell(speedrun_exe() + " report x --top-k zero");
+  CHECK(bad_k.status == 2);
+  CHECK(bad_k.output.find("--top-k") != std::string::npos);
+  auto missing = run_shell(speedrun_exe() + " report " + (dir.path() / "nope").string());
+  CHECK(missing.status == 1);
+  CHECK(missing.output.find("config.json") != std::string::npos);
+  CHECK(missing.output.find("could not be scored") != std::string::npos);
+}

@@ -1,0 +1,117 @@
+// The NanoGPT record templates (workspace_templates/nanogpt_speedrun/record_N):
+// each is complete, holds no later record's code, keeps the task's log line,
+// and carries its measured baselines in results.json.
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "catch.hpp"
+#include "support.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using speedrunner::testing::source_root;
+
+namespace {
+
+const fs::path templates = source_root() / "workspace_templates" / "nanogpt_speedrun";
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// All source text of record r (every .cu/.cuh/.cpp/.hpp/.sh), concatenated.
+std::string sources_of(int r) {
+  std::string all;
+  for (const auto& e : fs::recursive_directory_iterator(templates / ("record_" + std::to_string(r)))) {
+    const auto ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".cu" || ext == ".cuh" || ext == ".cpp" || ext == ".hpp" || ext == ".sh"))
+      all += read(e.path());
+  }
+  return all;
+}
+
+// Identifiers that first appear with record N (index N): an earlier template must not hold them.
+const std::vector<std::vector<std::string>> introduced_by = {
+    {}, {},
+    {"rope_forward", "rope_backward", "rope_table"},                          // 2: rotary embeddings
+    {"class Muon", "newton_schulz", "param_uses_muon", "muon_lr"},             // 3: Muon
+    {"shape_scale", "g[i] += mu * mi", "ns_t = bf16"},                         // 4: Muon improvements
+    {"qk_norm_forward", "relu2_forward", "int heads = 6"},                    // 5: QK-norm, ReLU^2, 6 heads
+};
+
+}  // namespace
+
+TEST_CASE("no record template holds code that a later record introduced", "[records][templates]") {
+  for (int r = 1; r <= 5; ++r) {
+    const std::string src = sources_of(r);
+    for (int later = 2; later <= 5; ++later)
+      for (const auto& id : introduced_by[static_cast<std::size_t>(later)]) {
+        INFO("record " << r << ", identifier of record " << later << ": " << id);
+        if (later <= r) CHECK(src.find(id) != std::string::npos);  // each record keeps what it introduced...
+        else CHECK(src.find(id) == std::string::npos);             // ...and no earlier record has it
+      }
+  }
+  // what later records removed is gone from them
+  CHECK(sources_of(1).find("wpe") != std::string::npos);
+  CHECK(sources_of(2).find("wpe") == std::string::npos);
+  CHECK(sources_of(4).find("gelu_forward") != std::string::npos);
+  CHECK(sources_of(5).find("gelu_forward") == std::string::npos);
+}
+
+TEST_CASE("every template builds and runs by one command and prints the task's log line", "[records][templates]") {
+  for (int r = 1; r <= 5; ++r) {
+    INFO("record " << r);
+    const fs::path dir = templates / ("record_" + std::to_string(r));
+    for (const char* script : {"run.sh", "build.sh"}) {
+      REQUIRE(fs::exists(dir / script));
+      CHECK((fs::status(dir / script).permissions() & fs::perms::owner_exec) != fs::perms::none);
+    }
+    const std::string run = read(dir / "run.sh");
+    CHECK(run.find("gpus=${1:-1}") != std::string::npos);   // the GPU count is the one argument
+    CHECK(run.find("SPEEDRUN_VALIDATION") != std::string::npos);
+    CHECK(read(dir / "train_gpt2.cpp").find("step:%d/%d val_loss:%.4f train_time:%.0fms step_avg:%.2fms") !=
+          std::string::npos);
+    // self-contained: the library headers it uses travel with it
+    CHECK(fs::exists(dir / "include" / "speedrunner" / "core" / "error.hpp"));
+    CHECK(fs::exists(dir / "include" / "speedrunner" / "data" / "shard.hpp"));
+  }
+}
+
+TEST_CASE("run.sh refuses a bad GPU count before building anything", "[records][templates]") {
+  auto r = speedrunner::testing::run_shell((templates / "record_1" / "run.sh").string() + " two");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("positive integer") != std::string::npos);
+}
+
+TEST_CASE("results.json holds each record's mini-track measurement and the public fineweb time", "[records][templates]") {
+  const double ls_ms[] = {2968348, 2209926, 1386147, 1301740, 949528};  // shared/RECORDS.md
+  double previous_ms = 0;
+  for (int r = 1; r <= 5; ++r) {
+    INFO("record " << r);
+    std::error_code ec;
+    auto doc = boost::json::parse(read(templates / ("record_" + std::to_string(r)) / "results.json"), ec);
+    REQUIRE_FALSE(ec);
+    const auto& tracks = doc.at("tracks");
+    const auto& mini = tracks.at("mini");
+    CHECK(mini.at("card").as_string().find("H200") != boost::json::string::npos);
+    CHECK(mini.at("target_val_loss").to_number<double>() == Approx(4.75));
+    const double median = mini.at("train_time_ms").to_number<double>();
+    CHECK(median > 0);
+    if (r > 1) CHECK(median < previous_ms);  // the calibration's promise: each record reaches the target sooner
+    previous_ms = median;
+    const auto& runs = mini.at("runs").as_array();
+    REQUIRE(runs.size() == static_cast<std::size_t>(mini.at("n_runs").to_number<int>()));
+    for (const auto& run : runs) {
+      CHECK(run.at("val_loss").to_number<double>() <= 4.75);
+      CHECK(fs::exists(source_root() / std::string(run.at("log").as_string())));
+    }
+    CHECK(tracks.at("fineweb").at("train_time_ms").to_number<double>() == Approx(ls_ms[r - 1]));
+  }
+}

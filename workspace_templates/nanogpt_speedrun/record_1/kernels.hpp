@@ -1,0 +1,80 @@
+// Launchers of the trainer's own CUDA kernels (defined in the <layer>.cuh
+// files, compiled once in kernels.cu). Host code and tests include this.
+// Shapes are in trailing comments; N = B*T rows. Every row length is a
+// multiple of 8 and every pointer 16-byte aligned (cudaMalloc'ed buffers
+// and ParamLayout offsets are). Each launcher checks its launch.
+#pragma once
+
+#include <cstddef>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+namespace speedrunner::cuda {
+
+using bf16 = __nv_bfloat16;
+
+// encoder.cuh: token + position embedding
+void encoder_forward(bf16* out, const int* tokens, const bf16* wte, const bf16* wpe, int B, int T, int C,
+                     cudaStream_t stream);  // out (B,T,C)
+void encoder_backward(float* dwte, float* dwpe, const bf16* dout, const int* tokens, int B, int T, int C,
+                      cudaStream_t stream);  // accumulates into dwte (Vp,C), dwpe (maxT,C)
+
+// layernorm.cuh
+void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight, const bf16* bias,
+                       int N, int C, cudaStream_t stream);  // out (N,C), mean/rstd (N)
+// dinp (N,C) accumulates (+=): it is the residual stream's gradient.
+void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
+                        const bf16* weight, const float* mean, const float* rstd, int N, int C,
+                        cudaStream_t stream);
+
+// gelu.cuh: tanh approximation; n a multiple of 8. dinp may alias dout.
+void gelu_forward(bf16* out, const bf16* inp, std::size_t n, cudaStream_t stream);
+void gelu_backward(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t n, cudaStream_t stream);
+
+// matmul.cuh: dbias (OC) += column sums of dout (N,OC)
+void bias_backward(float* dbias, const bf16* dout, int N, int OC, cudaStream_t stream);
+
+// attention.cuh: layout moves between (B,T,3,NH,HS) and per-head (B,NH,T,HS), and the causal softmax.
+void attention_split_heads(bf16* q, bf16* k, bf16* v, const bf16* qkv, int B, int T, int NH, int HS,
+                           cudaStream_t stream);
+void attention_split_heads_backward(bf16* dqkv, const bf16* dq, const bf16* dk, const bf16* dv, int B, int T,
+                                    int NH, int HS, cudaStream_t stream);
+void attention_merge_heads(bf16* out, const bf16* y, int B, int T, int NH, int HS,
+                           cudaStream_t stream);  // (B,NH,T,HS) -> (B,T,C)
+void attention_merge_heads_backward(bf16* dy, const bf16* dout, int B, int T, int NH, int HS,
+                                    cudaStream_t stream);  // (B,T,C) -> (B,NH,T,HS)
+// In place on (rows,T) scores: row r is query t = r % T; keys past t get probability 0.
+void causal_softmax_forward(bf16* att, int rows, int T, cudaStream_t stream);
+// In place: datt (rows,T) becomes d(scores) * scale, using the probabilities att.
+void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float scale, cudaStream_t stream);
+
+// flash_attention.cuh: fused causal attention, head sizes 16, 32, 64.
+// qkv (B,T,3C) -> out (B,T,C), lse (B,NH,T) row log-sum-exp for the backward pass.
+bool flash_attention_supported(int head_size);
+void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
+                             cudaStream_t stream);
+// dqkv (B,T,3C) overwritten; D (B,NH,T) is work space.
+void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv,
+                              const float* lse, int B, int T, int NH, int HS, cudaStream_t stream);
+
+// classifier.cuh: softmax over the first V of Vp logits and cross-entropy; the
+// logits (N,Vp) are replaced by dlogits = (probs - onehot) * dloss (0 past V).
+void softmax_cross_entropy(float* losses, bf16* logits, const int* targets, int N, int V, int Vp, float dloss,
+                           cudaStream_t stream);
+
+// adamw.cuh: AdamW on fp32 master weights, refreshing their bf16 copy. The
+// gradient is scaled by min(1, clip / sqrt(*grad_norm_sq)) first when
+// grad_norm_sq is not null and clip > 0. t counts steps from 1.
+void adamw_update(float* params, bf16* params_bf16, const float* grads, float* m, float* v, std::size_t n,
+                  float lr, float beta1, float beta2, float eps, float weight_decay, int t,
+                  const float* grad_norm_sq, float clip, cudaStream_t stream);
+
+// reduce.cuh: *out (+)= sum of x (or of x^2); set or accumulate as `accumulate` says.
+void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, cudaStream_t stream);
+void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, cudaStream_t stream);
+void float_to_bf16(bf16* out, const float* in, std::size_t n, cudaStream_t stream);
+
+// Number of multiprocessors of the current device (cached), for grid sizing.
+int sm_count();
+
+}  // namespace speedrunner::cuda

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# NanoGPT speedrun, record 4: record 3 with Muon improved: bf16 Newton-Schulz
+# iterations, Nesterov-style momentum, updates scaled by matrix shape. Builds the
+# trainer, then trains on N GPUs of this machine until the validation loss
+# reaches the target, printing  step:N/M val_loss:X train_time:Yms step_avg:Zms
+#   ./run.sh [N_GPUS]     (default 1)
+# The task sets the track and data: SPEEDRUN_TRACK (mini|fineweb),
+# SPEEDRUN_TRAIN_FILES, SPEEDRUN_VAL_FILES and SPEEDRUN_VALIDATION ("VAL_TOKENS TARGET_LOSS");
+# SPEEDRUN_VAL_TOKENS / SPEEDRUN_TARGET_VAL_LOSS override single values.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+gpus=${1:-1}
+[[ $gpus =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: the GPU count must be a positive integer, got '$gpus'" >&2; exit 2; }
+"$here/build.sh" >&2
+
+track=${SPEEDRUN_TRACK:-mini}
+read -r task_val_tokens task_target _ <<< "${SPEEDRUN_VALIDATION:-}" || true
+case $track in
+  mini)  # one GPU, a local corpus: 32K tokens a step
+    train=${SPEEDRUN_TRAIN_FILES:-data/mini/mini_train_*.bin}
+    val=${SPEEDRUN_VAL_FILES:-data/mini/mini_val_*.bin}
+    val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-1048576}}
+    target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-4.75}}
+    global_batch=32 steps=800 warmup=40 val_every=25 lr=1.8e-3 muon_lr=0.02 ;;
+  fineweb)  # the record's own settings: 8 x 64 x 1024 = 524,288 tokens a step
+    train=${SPEEDRUN_TRAIN_FILES:-data/fineweb10B/fineweb_train_*.bin}
+    val=${SPEEDRUN_VAL_FILES:-data/fineweb10B/fineweb_val_*.bin}
+    val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-10485760}}
+    target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.28}}
+    global_batch=512 steps=6200 warmup=700 val_every=250 lr=1.8e-3 muon_lr=0.02 ;;
+  *) echo "run.sh: unknown track '$track'; fix: set SPEEDRUN_TRACK to mini or fineweb" >&2; exit 2 ;;
+esac
+# Sequences of 1024 tokens per GPU per micro-step; the rest of the global batch is gradient accumulation.
+per_gpu=$((global_batch / gpus))
+((per_gpu * gpus == global_batch)) || { echo "run.sh: $gpus GPUs do not divide the batch of $global_batch sequences" >&2; exit 2; }
+micro=$((per_gpu < 64 ? per_gpu : 64))
+accum=$((per_gpu / micro))
+
+program=${BUILD_DIR:-build}/train_gpt2
+[[ $program == /* ]] || program=$here/$program
+exec "$program" --nproc "$gpus" --train "$train" --val "$val" \
+  --batch "$micro" --seq 1024 --grad-accum "$accum" --steps "$steps" --warmup "$warmup" --lr "$lr" --muon-lr "$muon_lr" \
+  --val-every "$val_every" --val-tokens "$val_tokens" --target-val-loss "$target" \
+  --summary "${SPEEDRUN_SUMMARY:-summary.json}"
