@@ -3,7 +3,9 @@
 // Result<T>; only programming errors throw.
 #pragma once
 
+#include <chrono>
 #include <expected>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -15,6 +17,7 @@ enum class ExitCode : int {
   ok = 0,
   failure = 1,      // the job ran and failed (no valid node, a run error)
   usage = 2,        // bad command line or configuration
+  budget = 3,       // the run's money or token budget is spent: stopped cleanly, resumable
   interrupted = 130 // SIGINT / SIGTERM: stopped cleanly, resumable
 };
 
@@ -22,6 +25,14 @@ struct Error {
   std::string what;  // what went wrong, naming the thing: "config/model/o3.json: ..."
   std::string fix;   // what the user should do about it; empty when obvious
   ExitCode code = ExitCode::usage;
+  // Hints for callers that try again (llm/retry.hpp's RetryPolicy): whether the same
+  // call may succeed later (timeouts, resets, HTTP 408/409/429/5xx), and how long the
+  // other side asked us to wait (HTTP Retry-After).
+  bool retryable = false;
+  std::optional<std::chrono::milliseconds> retry_after = std::nullopt;
+  // A short machine-readable kind for callers that branch on it ("context_length",
+  // "auth", "budget", "timeout", "http_503", ...); empty when nobody needs to.
+  std::string kind = {};
 
   // "what" alone, or "what\n  fix: fix".
   [[nodiscard]] std::string message() const {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,14 @@ struct Request {
   std::string system;              // sent with every call
   std::vector<Message> messages;   // user/assistant turns, oldest first
   Params params;
+  // Who asks ("ideator", "coder", "analyst"): per-agent totals, one log file per
+  // agent, and the replay model's per-agent answer queues. Not sent to providers.
+  std::string agent = {};
+  // 1 for the first try; Retrying (llm/retry.hpp) numbers the retries, so a log shows them.
+  int attempt = 1;
+  // Where Logged (llm/logged.hpp) appends this call's JSONL line, e.g. the version
+  // directory the call works on; empty: the Logged decorator's default directory.
+  std::filesystem::path log_dir = {};
   friend bool operator==(const Request&, const Request&) = default;
 };
 
@@ -70,6 +79,7 @@ struct Response {
   std::chrono::milliseconds latency{0};
   std::string model;                  // the model that answered, as the provider names it
   double cost_usd = 0.0;              // from the model's price table; 0 when unpriced
+  bool cached = false;                // served by Cached (llm/cached.hpp): nothing was paid
 };
 
 // A LanguageModel answers a request or says why it could not.
