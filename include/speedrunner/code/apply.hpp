@@ -1,0 +1,239 @@
+// Applies one round of edits to a version directory: every path checked, every
+// SEARCH located by the matching ladder in memory, then all files written or
+// none. The report says per block what happened and, for the model, why not.
+#pragma once
+
+#include <speedrunner/code/detail/text.hpp>
+#include <speedrunner/code/edit.hpp>
+#include <speedrunner/code/match.hpp>
+#include <speedrunner/code/version_files.hpp>
+#include <speedrunner/core/error.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace speedrunner::code {
+
+struct ApplyOptions {
+  MatchOptions match;
+  // Files and folders (relative to the version directory) edits must not touch:
+  // the task's data and evaluation files, transcripts. Each may name why.
+  struct Protected {
+    std::string path;
+    std::string reason = "it is one of the task's read-only files";
+  };
+  std::vector<Protected> read_only;
+};
+
+enum class BlockStatus { applied, already_applied, failed };
+
+// What happened to one edit of the round.
+struct BlockReport {
+  std::size_t index = 0;  // 0-based, in the answer's order
+  Edit edit;
+  BlockStatus status = BlockStatus::failed;
+  std::optional<MatchKind> how;  // applied: which rung matched
+  std::string reason;            // failed: why, in a sentence for the model
+  std::optional<Closest> closest;
+};
+
+struct ApplyReport {
+  std::vector<BlockReport> blocks;
+  std::vector<std::string> changed_files;  // written this round, relative, in first-edit order
+  [[nodiscard]] std::size_t count(BlockStatus s) const {
+    std::size_t n = 0;
+    for (const auto& b : blocks) n += b.status == s ? 1 : 0;
+    return n;
+  }
+  [[nodiscard]] bool ok() const { return count(BlockStatus::failed) == 0; }
+};
+
+namespace detail {
+
+struct FileState {
+  ResolvedPath where;
+  FileText original;
+  bool crlf = false;
+  std::string text;  // current content, LF
+  bool written = false;  // an edit applied to it (an empty new file is still a file asked for)
+};
+
+inline std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+inline std::string line_span(std::size_t first, std::size_t count) {
+  if (count <= 1) return "line " + std::to_string(first + 1);
+  return "lines " + std::to_string(first + 1) + "-" + std::to_string(first + count);
+}
+
+}  // namespace detail
+
+// Applies `edits` in order (a later edit sees the earlier ones) to the files
+// under `root`. Blocks that fail leave their file as the earlier blocks made
+// it; the others are written, all or none. The error case is only for a
+// failed write (nothing changed) or a missing root.
+[[nodiscard]] inline Result<ApplyReport> apply_edits(const std::filesystem::path& root, const std::vector<Edit>& edits,
+                                                     const ApplyOptions& options = {}) {
+  using namespace detail;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root, ec))
+    return fail("the version directory " + root.string() + " does not exist", "create it before editing",
+                ExitCode::failure);
+  ApplyReport report;
+  std::map<std::filesystem::path, FileState> files;
+  std::vector<std::filesystem::path> order;
+
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const Edit& edit = edits[i];
+    BlockReport block{i, edit, BlockStatus::failed, std::nullopt, {}, std::nullopt};
+    auto refuse = [&](std::string why) {
+      block.reason = std::move(why);
+      report.blocks.push_back(std::move(block));
+    };
+    auto where = resolve_inside(root, edit.path);
+    if (!where) {
+      refuse(where.error().what + ".");
+      continue;
+    }
+    const ApplyOptions::Protected* guard = nullptr;
+    for (const auto& p : options.read_only) {
+      auto ro = resolve_inside(root, p.path);
+      if (ro && (ro->absolute == where->absolute || detail::inside(ro->absolute, where->absolute))) guard = &p;
+    }
+    if (guard) {
+      refuse(where->relative + " is read-only: " + guard->reason + ". Leave it unchanged.");
+      continue;
+    }
+    auto it = files.find(where->absolute);
+    if (it == files.end()) {
+      auto text = read_file_text(where->absolute, where->relative);
+      if (!text) {
+        refuse(text.error().what + ".");
+        continue;
+      }
+      if (text->exists && write_protected(where->absolute)) {
+        refuse(where->relative + " is read-only: it has no write permission. Leave it unchanged.");
+        continue;
+      }
+      if (text->exists && looks_binary(text->bytes)) {
+        refuse(where->relative + " is a binary file (NUL bytes or invalid UTF-8); binary files are not edited.");
+        continue;
+      }
+      FileState st{*where, *text, uses_crlf(text->bytes), {}};
+      st.text = st.crlf ? to_lf(text->bytes) : text->bytes;
+      it = files.emplace(where->absolute, std::move(st)).first;
+      order.push_back(where->absolute);
+    }
+    FileState& file = it->second;
+    if (edit.kind == Edit::Kind::whole_file) {
+      block.status = file.text == edit.replace && file.original.exists ? BlockStatus::already_applied
+                                                                       : BlockStatus::applied;
+      file.text = edit.replace;
+      file.written = true;
+      block.how = MatchKind::exact;
+      report.blocks.push_back(std::move(block));
+      continue;
+    }
+    if (edit.search.empty() && !file.text.empty()) {
+      if (rtrim(file.text) == rtrim(edit.replace)) {
+        block.status = BlockStatus::already_applied;
+        block.reason = where->relative + " already has exactly this content.";
+        report.blocks.push_back(std::move(block));
+      } else {
+        refuse(where->relative + " already exists and is not empty; an empty SEARCH part only creates a file. "
+               "To add lines, SEARCH for the lines next to where they go.");
+      }
+      continue;
+    }
+    if (!edit.search.empty() && !file.original.exists && file.text.empty()) {
+      refuse(where->relative + " does not exist. To create it, leave the SEARCH part empty.");
+      continue;
+    }
+    auto done = replace_first(file.text, edit.search, edit.replace, options.match);
+    if (done) {
+      file.text = std::move(done->content);
+      file.written = true;
+      block.status = BlockStatus::applied;
+      block.how = done->how;
+      report.blocks.push_back(std::move(block));
+      continue;
+    }
+    const std::size_t n_search = split_lines(edit.search).size();
+    switch (done.error().why) {
+      case Miss::already_applied:
+        block.status = BlockStatus::already_applied;
+        block.reason = "its REPLACE lines are already in " + where->relative + ".";
+        report.blocks.push_back(std::move(block));
+        break;
+      case Miss::ambiguous:
+        refuse("the SEARCH part matches no lines of " + where->relative + " exactly, and two places match it "
+               "nearly equally well (" + line_span(done.error().places[0], n_search) + " and " +
+               line_span(done.error().places[1], n_search) +
+               "). Copy the lines exactly and add lines around them so they match only one place.");
+        break;
+      case Miss::elision_mismatch:
+        refuse("the SEARCH and REPLACE parts do not use `...` lines in the same places; each `...` in SEARCH "
+               "needs a `...` in REPLACE, and the parts between them are matched in order.");
+        break;
+      case Miss::not_found:
+        block.closest = done.error().closest;
+        refuse("the SEARCH part does not match any lines of " + where->relative + ".");
+        break;
+    }
+  }
+
+  std::vector<FileWrite> writes;
+  for (const auto& path : order) {
+    const FileState& f = files.at(path);
+    std::string bytes = f.crlf ? to_crlf(f.text) : f.text;
+    if (f.original.exists ? bytes == f.original.bytes : !f.written) continue;
+    writes.push_back(FileWrite{path, std::move(bytes),
+                               f.original.exists ? std::optional<std::string>(f.original.bytes) : std::nullopt,
+                               f.where.relative});
+    report.changed_files.push_back(f.where.relative);
+  }
+  if (auto w = write_all_or_nothing(writes); !w) return std::unexpected(w.error());
+  return report;
+}
+
+// The text that tells the model what went wrong this round, with the failed
+// blocks written back in its edit format. Empty when every block applied.
+template <EditFormat Format>
+[[nodiscard]] std::string reflection(const ApplyReport& report, const Format& format) {
+  using namespace detail;
+  const std::size_t failed = report.count(BlockStatus::failed);
+  if (failed == 0) return {};
+  const std::size_t applied = report.count(BlockStatus::applied);
+  std::string out = plural(failed, "edit block", "edit blocks") + " of " + std::to_string(report.blocks.size()) +
+                    " failed.\n";
+  bool any_not_found = false;
+  for (const auto& b : report.blocks) {
+    if (b.status != BlockStatus::failed) continue;
+    out += "\n## Block " + std::to_string(b.index + 1) + " failed: " + b.reason + "\n\n";
+    out += format.render(b.edit);
+    if (b.closest) {
+      out += "\nDid you mean these lines of " + b.edit.path + " (" +
+             line_span(b.closest->first_line, split_lines(b.closest->text).size()) + ")?\n```\n" + b.closest->text +
+             "```\n";
+    }
+    any_not_found = any_not_found || b.reason.starts_with("the SEARCH part does not match");
+  }
+  for (const auto& b : report.blocks) {
+    if (b.status != BlockStatus::already_applied) continue;
+    out += "\nBlock " + std::to_string(b.index + 1) + " for " + b.edit.path + " was already applied: " + b.reason +
+           " Do not resend it.\n";
+  }
+  if (any_not_found)
+    out += "\nThe SEARCH part must copy lines of the current file exactly, whitespace, comments and all.\n";
+  if (applied == 1) out += "\nThe other block was applied; do not resend it.\n";
+  else if (applied > 1) out += "\nThe other " + std::to_string(applied) + " blocks were applied; do not resend them.\n";
+  out += "Resend only the failed blocks, fixed.\n";
+  return out;
+}
+
+}  // namespace speedrunner::code
