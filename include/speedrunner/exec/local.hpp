@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -188,8 +189,18 @@ class Local {
     jobs_.erase(it);
   }
 
-  // Local jobs die with the runner, so a saved handle never re-attaches.
-  [[nodiscard]] bool reattach(const JobSpec&, const JobHandle&) { return false; }
+  // Local jobs die with the runner, so a saved handle never re-attaches. A
+  // process group a killed runner left behind (still working in the job's
+  // folder) is stopped, so the re-run does not race it.
+  [[nodiscard]] bool reattach(const JobSpec& spec, const JobHandle& handle) {
+    constexpr std::string_view prefix = "local:";
+    if (!handle.ref.starts_with(prefix)) return false;
+    const pid_t pid = static_cast<pid_t>(std::atoi(handle.ref.c_str() + prefix.size()));
+    std::error_code ec;
+    const auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+    if (pid > 0 && !ec && std::filesystem::equivalent(cwd, spec.dir, ec)) ::killpg(pid, SIGKILL);
+    return false;
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
