@@ -2,8 +2,7 @@
 // scripted model (canned answers in order, every request kept for checking),
 // reflections, giving up, and the transcript left in the version directory.
 #include <speedrunner/code/aider_coder.hpp>
-#include <speedrunner/code/unified_diff.hpp>
-#include <speedrunner/code/whole_file.hpp>
+#include <speedrunner/code/formats.hpp>
 
 #include "catch.hpp"
 #include "support.hpp"
@@ -12,6 +11,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 using namespace speedrunner;
 using namespace speedrunner::code;
@@ -208,4 +208,9 @@ TEST_CASE("the whole-file and unified-diff formats drive the same exchange", "[c
   // Two runs in one version append to one transcript.
   CHECK(slurp(v.dir.path() / "coder.md").find("# Coder (udiff format)") != std::string::npos);
   CHECK(slurp(v.dir.path() / "coder.md").find("# Coder (whole format)") != std::string::npos);
+}
+
+TEST_CASE("Aider<Format> names the coder a runner instantiates", "[code][aider]") {
+  STATIC_REQUIRE(std::is_same_v<Aider<edit::UnifiedDiff>::coder<ScriptedModel>, AiderCoder<ScriptedModel, UnifiedDiff>>);
+  STATIC_REQUIRE(std::is_same_v<Aider<>::format, edit::SearchReplace>);
 }

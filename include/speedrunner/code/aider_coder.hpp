@@ -207,4 +207,13 @@ class AiderCoder {
   AiderOptions options_;
 };
 
+// AiderCoder as a Runner policy: the edit format is chosen now, the model
+// when the runner has one (`code::Aider<edit::SearchReplace>::coder<Model>`).
+template <class Format = SearchReplace>
+struct Aider {
+  using format = Format;
+  template <class Model>
+  using coder = AiderCoder<Model, Format>;
+};
+
 }  // namespace speedrunner::code
