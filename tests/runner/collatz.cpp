@@ -20,7 +20,7 @@ sr::Task collatz_task() {
   t.template_dir = source_root() / "workspace_templates" / "collatz";
   t.files = {"collatz.cpp"};
   // a small limit keeps the test fast; the real task searches below 10M
-  t.launch_command = "c++ -O1 -o collatz collatz.cpp && ./collatz --limit 200000 --budget-s 5";
+  t.launch_command = "c++ -O1 -o collatz collatz.cpp && ./collatz --limit 200000 --budget-steps 1000000000";
   t.timeout = std::chrono::seconds(30);
   t.metrics.metrics = {{"runtime", sr::metrics::Unit::s}, {"start_value", {}, true}, {"max_steps", {}, true}};
   t.metrics.selection = "max_steps";
