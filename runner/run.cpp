@@ -37,6 +37,16 @@ fs::path locate(const fs::path& p) {
   return fs::exists(beside, ec) ? beside : p;
 }
 
+// task.abort_rules: [{"metric": "val_loss", "from_step": 1000, "at_most": 4.0}] stops
+// a run early whose metric is still out of bounds from that step on.
+struct AbortRuleSettings {
+  BOOST_HANA_DEFINE_STRUCT(AbortRuleSettings,
+    (std::string, metric),
+    (double, from_step),
+    (std::optional<double>, at_most),
+    (std::optional<double>, at_least));
+};
+
 template <class T>
 Result<T> group(const cfg::json::object& c, std::string_view key) {
   return cfg::bind<T>(c, key);
@@ -113,6 +123,14 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   s.task.metrics.lower_is_better = t.selection.direction == cfg::Direction::lower;
   s.task.metrics.at_most = t.metrics_at_most;
   s.task.metrics.at_least = t.metrics_at_least;
+  if (const auto* tj = c.if_contains("task"); tj && tj->is_object() && tj->as_object().contains("abort_rules")) {
+    auto rules = group<std::vector<AbortRuleSettings>>(c, "task.abort_rules");
+    if (!rules) return std::unexpected(rules.error());
+    for (const auto& r : *rules) s.task.watch.rules.push_back({r.metric, r.from_step, r.at_most, r.at_least});
+  }
+  if (const auto* tj = c.if_contains("task"); tj && tj->is_object())
+    if (const auto* f = tj->as_object().if_contains("abort_on_nonfinite_loss"); f && f->is_bool())
+      s.task.watch.nonfinite_loss = f->as_bool();
   if (!t.metrics.contains(t.selection.metric))
     return sr::fail("task.selection.metric: \"" + t.selection.metric + "\" is not one of task.metrics",
                     "add it to task.metrics or select one of them");

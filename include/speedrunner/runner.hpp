@@ -55,7 +55,7 @@ struct Summary {
   int nodes = 0, iterations = 0;
   double usd = 0;
   std::string stopped_because;
-  ExitCode code = ExitCode::ok;   // interrupted and budget stops are resumable
+  ExitCode code = ExitCode::ok;   // failure: no valid node; interrupted and budget stops are resumable
 };
 
 template <class Search, class Ideator, class Coder, class Executor = exec::Local>
@@ -270,6 +270,8 @@ class Runner {
     s.usd = journal_.spent_usd();
     s.stopped_because = stop->because;
     s.code = stop->code;
+    // A search that ended without one valid node failed (a resumable stop stays as it is).
+    if (s.code == ExitCode::ok && !s.best) s.code = ExitCode::failure;
     return s;
   }
 

@@ -109,3 +109,13 @@ TEST_CASE("speedrun resume without a run directory, or with a wrong one, says wh
   CHECK(wrong.status == 2);
   CHECK(wrong.output.find("config.json") != std::string::npos);
 }
+
+TEST_CASE("a task's abort rules are bound from the config with errors naming the key", "[runner][cli]") {
+  TempDir tmp;
+  auto r = run_shell(speedrun_exe() + " '+task.abort_rules=[{\"metric\": \"max_steps\"}]' workspace.root='" +
+                     (tmp.path() / "run").string() + "'");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("task.abort_rules") != std::string::npos);
+  CHECK(r.output.find("from_step") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "run"));
+}
