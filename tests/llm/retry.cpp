@@ -369,3 +369,29 @@ TEST_CASE("a refused connection is retryable and names the endpoint", "[llm][ret
   CHECK(r.error().kind == "connect");
   CHECK(r.error().what.find("cannot connect to OpenAI http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions") == 0);
 }
+
+TEST_CASE("a stream that trickles past timeouts.total_s is cut off as a timeout", "[llm][retry][fault]") {
+  TestServer server;
+  server.server().Post("/v1/chat/completions", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("text/event-stream", [](size_t, httplib::DataSink& sink) {
+      const std::string chunk = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"finish_reason\":null}]}\n\n";
+      for (int i = 0; i < 12 && sink.is_writable(); ++i) {  // each gap is within read_s; the whole is not
+        sink.write(chunk.data(), chunk.size());
+        std::this_thread::sleep_for(50ms);
+      }
+      sink.done();
+      return true;
+    });
+  });
+  server.start();
+  auto cfg = config_for(server);
+  cfg.timeouts.total_s = 0.25;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = OpenAIChat(cfg, secret).complete(question());
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == "timeout");
+  CHECK(r.error().retryable);
+  CHECK(r.error().what.find("within timeouts.total_s = 0.25") != std::string::npos);
+  CHECK(took < 0.5);
+}

@@ -243,7 +243,7 @@ inline Result<void> post(const CallSite& site, const std::string& path, httplib:
   if (caller_stopped) return fail("stopped", {}, ExitCode::failure);  // the caller holds the reason
   if (deadline_hit || (!res && clock::now() > deadline))
     return std::unexpected(transient("no complete answer from " + who + " within timeouts.total_s = " +
-                                         std::to_string(cfg.timeouts.total_s) + " s",
+                                         number(cfg.timeouts.total_s) + " s",
                                      "raise timeouts.total_s in " + site.config_file() + " for long answers",
                                      "timeout"));
   if (!res) {
@@ -252,7 +252,7 @@ inline Result<void> post(const CallSite& site, const std::string& path, httplib:
         return std::unexpected(transient("cannot connect to " + who, "check that the server runs and base_url is right", "connect"));
       case httplib::Error::ConnectionTimeout:
         return std::unexpected(transient("connecting to " + who + " took longer than timeouts.connect_s = " +
-                                             std::to_string(cfg.timeouts.connect_s) + " s",
+                                             number(cfg.timeouts.connect_s) + " s",
                                          "check the network, or raise timeouts.connect_s", "timeout"));
       case httplib::Error::Read:
         if (bytes > 0 && waited < cfg.timeouts.read_s * 0.9)
@@ -262,7 +262,7 @@ inline Result<void> post(const CallSite& site, const std::string& path, httplib:
         if (status == 0 && waited < cfg.timeouts.read_s * 0.9)
           return std::unexpected(transient("the connection to " + who + " closed before an answer",
                                            "a network or server hiccup; it is retried", "reset"));
-        return std::unexpected(transient(who + " sent nothing for timeouts.read_s = " + std::to_string(cfg.timeouts.read_s) +
+        return std::unexpected(transient(who + " sent nothing for timeouts.read_s = " + number(cfg.timeouts.read_s) +
                                              " s (read timeout)",
                                          "raise timeouts.read_s in " + site.config_file() + " for slow models",
                                          "timeout"));
