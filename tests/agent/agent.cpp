@@ -180,3 +180,15 @@ TEST_CASE("the feedback wording can be replaced but must use only {reason}", "[a
   REQUIRE(agent.act("Write it.", validate::code_block("python")).has_value());
   CHECK(model.received[1].messages[2].content.starts_with("Rejected because the answer has no fenced code block"));
 }
+
+TEST_CASE("the README's agent example runs as written", "[agent][readme]") {
+  using MyModel = ScriptedModel;
+  MyModel model{.answers = {"```cuda\n__global__ void adamw(float* p) {}\n```"}};
+  namespace sr = speedrunner;
+  sr::agent::Agent<MyModel&> coder(model, "You write CUDA C++.");
+  auto kernel = coder.act("Write a fused AdamW kernel.", sr::validate::code_block("cuda", "cpp"),
+                          sr::agent::ValidationRetry{.max_attempts = 3});
+  REQUIRE(kernel.has_value());
+  CHECK(*kernel == "__global__ void adamw(float* p) {}\n");
+  CHECK(coder.calls() == 1);
+}

@@ -95,3 +95,11 @@ TEST_CASE("typed fields give one reason per bad key and normalise numbers", "[va
   REQUIRE_FALSE(no_object.has_value());
   CHECK(no_object.error().what.ends_with("such as {\"val_loss\": <number>, \"train_time\": <integer>, \"note\": \"...\", \"step_avg\": <number>}"));
 }
+
+TEST_CASE("many unclosed braces before the object still find it", "[validate][json]") {
+  std::string answer(20000, '{');
+  answer += " prose \"quoted {\" {\"summary\": \"after the noise\"}";
+  auto o = validate::JsonObject{}(answer);
+  REQUIRE(o.has_value());
+  CHECK(o->at("summary").as_string() == "after the noise");
+}

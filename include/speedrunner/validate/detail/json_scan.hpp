@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace speedrunner::validate::detail {
@@ -74,10 +76,42 @@ inline void parse_candidate(std::string_view span, JsonCandidate& c) {
   c.object = std::move(v.as_object());
 }
 
+// Where the '{' at `open` closes, or npos. A scan that runs off the end also
+// records every brace it saw (closed or not) in `memo`: a later scan from
+// one of them would follow the same path, so it is not repeated and text
+// full of unclosed braces stays linear.
+[[nodiscard]] inline std::size_t matching_brace(std::string_view text, std::size_t open,
+                                                std::unordered_map<std::size_t, std::size_t>& memo) {
+  if (auto it = memo.find(open); it != memo.end()) return it->second;
+  std::vector<std::size_t> stack;
+  std::vector<std::pair<std::size_t, std::size_t>> closed;
+  bool in_string = false, escaped = false;
+  for (std::size_t j = open; j < text.size(); ++j) {
+    char c = text[j];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{') {
+      stack.push_back(j);
+    } else if (c == '}') {
+      closed.emplace_back(stack.back(), j);
+      stack.pop_back();
+      if (stack.empty()) return j;
+    }
+  }
+  for (auto [o, c] : closed) memo.emplace(o, c);
+  for (auto o : stack) memo.emplace(o, std::string_view::npos);
+  return std::string_view::npos;
+}
+
 // Every top-level candidate in order. A balanced span that fails to parse is
 // skipped whole (a code block's braces), an unclosed '{' only by itself.
 [[nodiscard]] inline std::vector<JsonCandidate> json_candidates(std::string_view text) {
   std::vector<JsonCandidate> out;
+  std::unordered_map<std::size_t, std::size_t> memo;
   std::size_t line = 1, counted_to = 0;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -87,28 +121,12 @@ inline void parse_candidate(std::string_view span, JsonCandidate& c) {
     }
     for (; counted_to < i; ++counted_to)
       if (text[counted_to] == '\n') ++line;
-    int depth = 0;
-    bool in_string = false, escaped = false;
-    std::size_t j = i;
-    for (; j < text.size(); ++j) {
-      char c = text[j];
-      if (in_string) {
-        if (escaped) escaped = false;
-        else if (c == '\\') escaped = true;
-        else if (c == '"') in_string = false;
-      } else if (c == '"') {
-        in_string = true;
-      } else if (c == '{') {
-        ++depth;
-      } else if (c == '}' && --depth == 0) {
-        break;
-      }
-    }
+    std::size_t j = matching_brace(text, i, memo);
     JsonCandidate c;
     c.begin = i;
     c.line = line;
     c.looks_like_json = looks_like_json_start(text.substr(i + 1));
-    if (j >= text.size()) {
+    if (j == std::string_view::npos) {
       c.end = text.size();
       c.error = "the JSON object on line " + std::to_string(line) +
                 " is never closed (was the answer cut off?)";
