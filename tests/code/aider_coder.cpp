@@ -180,6 +180,22 @@ TEST_CASE("edits to read-only files and the transcript are refused", "[code][aid
   CHECK(slurp(v.dir.path() / "eval.py") == "def score(x):\n    return x\n");
 }
 
+TEST_CASE("absolute read-only files are shown, folders and binaries are named", "[code][aider]") {
+  Version v;
+  testing::TempDir elsewhere("sr-aider-abs");
+  std::ofstream(elsewhere.path() / "rules.txt") << "never change the tokenizer\n";
+  fs::create_directories(v.dir.path() / "data");
+  std::ofstream(v.dir.path() / "data/shard.bin", std::ios::binary) << std::string("\x01\0\x02", 3);
+  v.request.read_only = {(elsewhere.path() / "rules.txt").string(), "data", "data/shard.bin"};
+  v.request.files = {"train.py", "new_module.py"};
+  const std::string prompt = coder_prompt(v.request);
+  CHECK(prompt.find((elsewhere.path() / "rules.txt").string() + "\n```\nnever change the tokenizer\n```") !=
+        std::string::npos);
+  CHECK(prompt.find("data/: a folder") != std::string::npos);
+  CHECK(prompt.find("data/shard.bin: a binary file, not shown") != std::string::npos);
+  CHECK(prompt.find("new_module.py: does not exist yet") != std::string::npos);
+}
+
 TEST_CASE("a model error is returned with the round, and the transcript is kept", "[code][aider]") {
   Version v;
   ScriptedModel model{{}, {}};

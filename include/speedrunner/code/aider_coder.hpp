@@ -53,7 +53,10 @@ inline std::string fence_language(std::string_view path) {
 // One file as the model sees it: its path, then its content in a fence long
 // enough not to be closed by the content.
 inline std::string show_file(const std::filesystem::path& root, const std::string& relative, std::size_t max_bytes) {
-  auto where = resolve_inside(root, relative);
+  // Absolute read-only files (the task's abs_read_only_fnames) are shown as they are.
+  auto where = std::filesystem::path(relative).is_absolute()
+                   ? Result<ResolvedPath>(ResolvedPath{relative, relative})
+                   : resolve_inside(root, relative);
   if (!where) return relative + ": not shown (" + where.error().what + ")\n";
   std::error_code ec;
   if (std::filesystem::is_directory(where->absolute, ec)) return relative + "/: a folder\n";
