@@ -116,9 +116,11 @@ TEST_CASE("+group adds a group, ~group drops one", "[config][compose]") {
   auto added = t.compose({"+secrets=default"}, {}, {{"OPENAI_API_KEY", "sk-test"}});
   REQUIRE(added.has_value());
   CHECK(added->at("secrets").at("openai_api_key") == value("sk-test"));
-  auto dropped = t.compose({"~task"}).value();
-  CHECK_FALSE(dropped.contains("task"));
-  CHECK_FALSE(dropped.at("choices").as_object().contains("task"));
+  for (const char* drop : {"~task", "task=null"}) {
+    auto dropped = t.compose({drop}).value();
+    CHECK_FALSE(dropped.contains("task"));
+    CHECK_FALSE(dropped.at("choices").as_object().contains("task"));
+  }
   CHECK_FALSE(t.compose({"secrets=default"}).has_value());  // not in the defaults list: needs +
   CHECK_FALSE(t.compose({"+model=b"}).has_value());          // already there: no +
 }

@@ -25,7 +25,7 @@ TEST_CASE("secret keys are told apart from counts and variable names", "[config]
 TEST_CASE("redaction hides everything under secrets and under secret-named keys", "[config][secrets]") {
   auto c = cfg::parse_relaxed(R"({
     "secrets": {"openai_api_key": "sk-live-1", "nested": {"x": "y"}, "empty": "", "list": ["a"]},
-    "model": {"api_key": "sk-live-2", "api_key_env": "OPENAI_API_KEY", "max_tokens": 100,
+    "model": {"api_key": "sk-live-2", "api_key_env": "OPENAI_API_KEY", "max_tokens": 100, "token_limit": 7,
               "headers": {"auth_token": "t0k"}},
     "choices": {"secrets": "default"}
   })", "t").value().as_object();
@@ -38,6 +38,7 @@ TEST_CASE("redaction hides everything under secrets and under secret-named keys"
   CHECK(r.at("model").at("headers").at("auth_token") == value("***"));
   CHECK(r.at("model").at("api_key_env") == value("OPENAI_API_KEY"));
   CHECK(r.at("model").at("max_tokens") == value(100));
+  CHECK(r.at("model").at("token_limit") == value(7));  // a number is never a credential
   CHECK(r.at("choices").at("secrets") == value("default"));
   std::string text = cfg::to_pretty(value(r));
   for (const char* s : {"sk-live-1", "sk-live-2", "t0k"}) CHECK(text.find(s) == std::string::npos);

@@ -264,7 +264,7 @@ inline Result<std::vector<DefaultsEntry>> read_defaults(const json::object& prim
       key_overrides.push_back(std::move(*o));
       continue;
     }
-    if (o->kind == OverrideKind::remove) {
+    if (o->kind == OverrideKind::remove || (o->kind == OverrideKind::set && detail::trim(o->value) == "null")) {
       if (!listed) return fail("override '" + o->source + "': group " + o->key + " is not in the defaults list",
                                "nothing to remove");
       entry->option.reset();

@@ -55,9 +55,10 @@ inline void redact_in(json::value& v, bool secret) {
     for (auto& kv : *o) redact_in(kv.value(), secret || is_secret_key(kv.key()));
   } else if (auto* a = v.if_array()) {
     for (auto& e : *a) redact_in(e, secret);
-  } else if (secret && !v.is_null()) {
-    // empty strings stay visible: "" tells the reader the key is unset
-    if (!(v.is_string() && v.as_string().empty())) v = json::string(redacted_text);
+  } else if (secret && v.is_string() && !v.as_string().empty()) {
+    // only text can be a credential ("token_limit": 100 stays); "" stays
+    // visible, telling the reader the key is unset
+    v = json::string(redacted_text);
   }
 }
 }  // namespace detail
