@@ -26,5 +26,10 @@ int print_config(std::span<const std::string_view> args);
 
 // `speedrun report RUN_DIR...` (runner/report.cpp): FSR per run, per record and overall.
 int report(std::span<const std::string_view> args);
+// `speedrun [--config-dir DIR] [OVERRIDE...]` (runner/run.cpp): a new run; no
+// arguments run the default config, the offline demo.
+int run_command(std::span<const std::string_view> args);
+// `speedrun resume RUN_DIR [OVERRIDE...]` (runner/run.cpp).
+int resume_command(std::span<const std::string_view> args);
 
 }  // namespace speedrun

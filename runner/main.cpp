@@ -21,6 +21,7 @@ constexpr std::string_view overview =
     "speedrun - an LLM scientist that tries to speed up training runs\n"
     "\n"
     "Usage:\n"
+    "  speedrun                                    the offline demo (the default config)\n"
     "  speedrun [--config-dir DIR] [OVERRIDE...]   run the scientist loop\n"
     "  speedrun --cfg [OVERRIDE...]                print the resolved configuration\n"
     "  speedrun COMMAND [ARGS...]                  see Commands below\n"
@@ -30,6 +31,8 @@ constexpr std::string_view overview =
     "key=value (n_iterations=5), +key=value adds a key, ~key removes one.\n";
 
 std::array table{
+    Subcommand{"resume", "resume RUN_DIR [OVERRIDE...]", "continue a stopped run (raise n_iterations, budget.*)",
+               resume_command},
     Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
     Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
                "FSR of finished NanoGPT speedrun runs, per record and the mean", report},
@@ -61,7 +64,8 @@ std::span<const Subcommand> subcommands() { return table; }
 int main(int argc, char** argv) {
   using namespace speedrun;
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  if (args.empty()) return run_command(args);  // the default config: the offline demo
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();
     return 0;
   }
@@ -75,5 +79,9 @@ int main(int argc, char** argv) {
     std::erase(args, "--cfg");
     return print_config(args);
   }
+  // overrides (key=value, group=option, +key=..., ~key) and --config-dir start a run
+  const auto a = args[0];
+  if (a.find('=') != std::string_view::npos || a.starts_with('~') || a == "--config-dir" || a == "-cd")
+    return run_command(args);
   return unknown(args[0]);
 }

@@ -37,7 +37,7 @@ struct WorkspaceSettings {
 struct RunSettings {
   static constexpr bool allows_unknown_keys = true;
   BOOST_HANA_DEFINE_STRUCT(RunSettings,
-    (NonNegative<int>, n_iterations),        // search steps after the initial drafts
+    (NonNegative<int>, n_iterations),        // search iterations; the first is the batch of initial drafts
     (std::uint64_t, seed),                   // seeds the search; same seed + replayed model = same tree
     (Budget, budget),
     (WorkspaceSettings, workspace),

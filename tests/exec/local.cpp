@@ -1,0 +1,187 @@
+// Tests of include/speedrunner/exec/local.hpp: logs, exit status, timeouts that
+// kill whole process trees, GPU slots and early abort.
+#include <speedrunner/exec/local.hpp>
+#include <speedrunner/workspace/atomic_file.hpp>
+
+#include "catch.hpp"
+#include "support.hpp"
+
+#include <fstream>
+#include <thread>
+
+namespace ex = speedrunner::exec;
+using speedrunner::testing::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+ex::JobResult wait(ex::Local& local, const ex::JobHandle& h, std::chrono::seconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto r = local.poll(h)) return *r;
+    std::this_thread::sleep_for(5ms);
+  }
+  FAIL("the job did not finish in time");
+  return {};
+}
+
+ex::JobSpec spec(const TempDir& dir, std::string command) {
+  ex::JobSpec s;
+  s.name = "v_1";
+  s.dir = dir.path();
+  s.command = std::move(command);
+  s.timeout = 10s;
+  return s;
+}
+
+// A process that is gone or a zombie waiting for init counts as stopped.
+bool alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+}
+
+std::vector<pid_t> pids_in(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<pid_t> pids;
+  for (pid_t p; in >> p;) pids.push_back(p);
+  return pids;
+}
+
+}  // namespace
+
+TEST_CASE("a job runs in its folder with stdout and stderr in files and its exit status",
+          "[exec][local]") {
+  STATIC_REQUIRE(ex::Executor<ex::Local>);
+  TempDir dir;
+  ex::Local local;
+  auto h = local.submit(spec(dir, "pwd; echo to-stderr >&2; exit 3"));
+  REQUIRE(h.has_value());
+  CHECK(local.free_slots() == 0);
+  auto r = wait(local, *h);
+  CHECK(r.exit_code == 3);
+  CHECK_FALSE(r.succeeded());
+  CHECK(r.describe() == "exit status 3");
+  CHECK(local.free_slots() == 1);
+  auto out = *speedrunner::workspace::read_file(r.stdout_path);
+  CHECK(std::filesystem::equivalent(out.substr(0, out.size() - 1), dir.path()));
+  CHECK(*speedrunner::workspace::read_file(r.stderr_path) == "to-stderr\n");
+  CHECK(r.wall_s >= 0);
+}
+
+TEST_CASE("a timeout stops the whole process tree, with SIGKILL for what ignores SIGTERM",
+          "[exec][local][timeout]") {
+  TempDir dir;
+  ex::Local local({.slots = 1, .kill_grace = 300ms});
+  // A child that ignores SIGTERM and a grandchild, both writing their pids.
+  auto s = spec(dir, "sh -c 'trap \"\" TERM; echo $$ >> pids; sleep 30' & "
+                     "sh -c 'echo $$ >> pids; sleep 30' & wait");
+  s.timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  auto h = local.submit(s);
+  REQUIRE(h.has_value());
+  auto r = wait(local, *h);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(r.timed_out);
+  CHECK(r.describe().rfind("timed out", 0) == 0);
+  CHECK(took < 5.0);
+  auto pids = pids_in(dir.path() / "pids");
+  CHECK(pids.size() == 2);
+  std::this_thread::sleep_for(100ms);
+  for (pid_t p : pids) CHECK_FALSE(alive(p));
+}
+
+TEST_CASE("background processes left behind by a finished command are stopped", "[exec][local]") {
+  TempDir dir;
+  ex::Local local;
+  auto h = local.submit(spec(dir, "sh -c 'echo $$ > pids; exec sleep 30' & sleep 0.2; echo done"));
+  REQUIRE(h.has_value());
+  auto r = wait(local, *h);
+  CHECK(r.exit_code == 0);
+  std::this_thread::sleep_for(100ms);
+  auto pids = pids_in(dir.path() / "pids");
+  REQUIRE(pids.size() == 1);
+  CHECK_FALSE(alive(pids[0]));
+}
+
+TEST_CASE("slots run side by side, each with its own GPUs", "[exec][local][slots]") {
+  TempDir a, b;
+  ex::Local local({.slots = 2, .gpus = {"0", "1", "2", "3"}});
+  CHECK(local.slot_gpus(0) == "0,1");
+  CHECK(local.slot_gpus(1) == "2,3");
+  auto s1 = spec(a, "echo $CUDA_VISIBLE_DEVICES; sleep 0.3");
+  auto s2 = spec(b, "echo $CUDA_VISIBLE_DEVICES $EXTRA; sleep 0.3");
+  s2.env = {{"EXTRA", "x"}};
+  const auto start = std::chrono::steady_clock::now();
+  auto h1 = local.submit(s1);
+  auto h2 = local.submit(s2);
+  REQUIRE(h1.has_value());
+  REQUIRE(h2.has_value());
+  CHECK(local.free_slots() == 0);
+  CHECK_FALSE(local.submit(spec(a, "true")).has_value());
+  auto r1 = wait(local, *h1);
+  auto r2 = wait(local, *h2);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(took < 0.55);  // in parallel, not 0.6 s in a row
+  CHECK(*speedrunner::workspace::read_file(r1.stdout_path) == "0,1\n");
+  CHECK(*speedrunner::workspace::read_file(r2.stdout_path) == "2,3 x\n");
+  CHECK(r2.placement == "slot 1, CUDA_VISIBLE_DEVICES=2,3");
+}
+
+TEST_CASE("a NaN loss in the streaming log stops the run early", "[exec][local][abort]") {
+  TempDir dir;
+  ex::Local local({.slots = 1, .kill_grace = 300ms});
+  auto s = spec(dir, "echo 'step:1/100 train_loss:2.5'; sleep 0.1; echo 'step:2/100 train_loss:nan' >&2; sleep 30");
+  const auto start = std::chrono::steady_clock::now();
+  auto h = local.submit(s);
+  REQUIRE(h.has_value());
+  auto r = wait(local, *h);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(r.aborted == "train_loss is nan at step 2 (non-finite loss)");
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.describe() == "stopped early: train_loss is nan at step 2 (non-finite loss)");
+}
+
+TEST_CASE("a task's rule stops a run whose metric is still out of bounds", "[exec][local][abort]") {
+  TempDir dir;
+  ex::Local local({.slots = 1, .kill_grace = 300ms});
+  auto s = spec(dir, "echo 'step:500/1000 val_loss:4.9'; sleep 30");
+  s.watch.rules = {{"val_loss", 500, 4.5, std::nullopt}};
+  auto h = local.submit(s);
+  REQUIRE(h.has_value());
+  auto r = wait(local, *h);
+  CHECK(r.aborted.find("val_loss 4.9 is still above 4.5 at step 500") == 0);
+}
+
+TEST_CASE("cancel stops a running job at once and frees its slot", "[exec][local]") {
+  TempDir dir;
+  ex::Local local({.slots = 1, .kill_grace = 300ms});
+  auto h = local.submit(spec(dir, "echo $$ > pids; sleep 30"));
+  REQUIRE(h.has_value());
+  std::this_thread::sleep_for(100ms);
+  local.cancel(*h);
+  CHECK(local.free_slots() == 1);
+  CHECK_FALSE(local.poll(*h).has_value());
+  auto pids = pids_in(dir.path() / "pids");
+  REQUIRE(pids.size() == 1);
+  CHECK_FALSE(alive(pids[0]));
+  CHECK_FALSE(local.reattach(spec(dir, "true"), *h));
+}
+
+TEST_CASE("a run killed by a signal says which, directly or through the shell", "[exec][local]") {
+  TempDir dir;
+  ex::Local local;
+  auto direct = local.submit(spec(dir, "exec kill -SEGV $$"));
+  REQUIRE(direct.has_value());
+  auto r = wait(local, *direct);
+  CHECK_FALSE(r.exit_code.has_value());
+  CHECK(r.signal == SIGSEGV);
+  CHECK(r.describe().rfind("killed by signal 11", 0) == 0);
+  auto shell = local.submit(spec(dir, "sh -c 'kill -SEGV $$'; exit $?"));
+  REQUIRE(shell.has_value());
+  auto s = wait(local, *shell);
+  CHECK(s.exit_code == 139);
+  CHECK(s.describe().rfind("exit status 139 (signal 11", 0) == 0);
+}
