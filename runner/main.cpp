@@ -25,7 +25,9 @@ constexpr std::string_view overview =
     "Overrides are Hydra-style: group=option (model=o3_mini, task=collatz),\n"
     "key=value (n_iterations=5), +key=value adds a key, ~key removes one.\n";
 
-std::array<Subcommand, 0> table{};
+std::array table{
+    Subcommand{"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
+};
 
 void print_help() {
   std::fputs(overview.data(), stdout);

@@ -5,40 +5,17 @@
 #include <speedrunner/workspace/atomic_file.hpp>
 
 #include "catch.hpp"
+#include "cluster.hpp"
 #include "support.hpp"
 
-#include <cstdio>
-#include <cstdlib>
 #include <thread>
 
 namespace ex = speedrunner::exec;
-using speedrunner::testing::run_shell;
-using speedrunner::testing::source_root;
+using speedrunner::testing::need_cluster;
 using speedrunner::testing::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Starts the cluster once per test program and points Slurm's tools at it.
-void need_cluster() {
-  static const bool started = [] {
-    auto r = run_shell((source_root() / "tests/slurm/local-slurm").string() + " start");
-    if (r.status == 77) {
-      std::fprintf(stderr, "skipping the real-Slurm tests: %s", r.output.c_str());
-      std::exit(77);
-    }
-    const auto at = r.output.find("SLURM_CONF=");
-    if (r.status != 0 || at == std::string::npos) {
-      std::fprintf(stderr, "tests/slurm/local-slurm start failed (status %d):\n%s", r.status, r.output.c_str());
-      std::exit(1);
-    }
-    std::string conf = r.output.substr(at + 11);
-    conf = conf.substr(0, conf.find('\n'));
-    ::setenv("SLURM_CONF", conf.c_str(), 1);
-    return true;
-  }();
-  (void)started;
-}
 
 ex::SlurmOptions options() {
   ex::SlurmOptions o;
@@ -62,11 +39,7 @@ ex::JobResult wait(ex::Slurm& slurm, const ex::JobHandle& h, std::chrono::second
   return {};
 }
 
-// The job's state as the controller reports it right now.
-std::string slurm_state(const ex::JobHandle& h) {
-  auto r = run_shell("squeue --noheader --states=all --Format=State: --jobs=" + *ex::Slurm::job_id(h));
-  return std::string(ex::detail::trim(r.output));
-}
+std::string slurm_state(const ex::JobHandle& h) { return speedrunner::testing::slurm_state(*ex::Slurm::job_id(h)); }
 
 std::string read(const std::filesystem::path& p) { return speedrunner::workspace::read_file(p).value_or(""); }
 

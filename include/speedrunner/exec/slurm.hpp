@@ -10,6 +10,7 @@
 #include <speedrunner/metrics/early_abort.hpp>
 #include <speedrunner/workspace/atomic_file.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -231,8 +232,10 @@ class Slurm {
 
   // ---- for `speedrun cancel`: jobs found outside a running executor
 
-  // The ids of this user's queued or running jobs whose working folder is `dir` or inside it.
-  [[nodiscard]] Result<std::vector<std::string>> jobs_under(const std::filesystem::path& dir) {
+  // This user's queued or running jobs that belong to a run: those whose
+  // working folder is `dir` or inside it, and those among `ids`.
+  [[nodiscard]] Result<std::vector<std::string>> jobs_of(const std::filesystem::path& dir,
+                                                         const std::vector<std::string>& ids = {}) {
     auto run = tool("squeue", {"--noheader", "--me", "--Format=JobID:|,WorkDir:|"});
     ++queries_;
     if (!run.started) return fail("cannot run " + tool_path("squeue") + " (" + run.error + ")",
@@ -241,14 +244,15 @@ class Slurm {
                                      "check that the Slurm controller answers (`sinfo`)", ExitCode::failure);
     std::error_code ec;
     const auto root = std::filesystem::weakly_canonical(dir, ec).generic_string();
-    std::vector<std::string> ids;
+    std::vector<std::string> found;
     for (auto line : detail::split(run.out, '\n')) {
       auto f = detail::split(detail::trim(line), '|');
       if (f.size() < 2) continue;
-      const std::string wd(detail::trim(f[1]));
-      if (wd == root || wd.starts_with(root + "/")) ids.emplace_back(detail::trim(f[0]));
+      const std::string id(detail::trim(f[0])), wd(detail::trim(f[1]));
+      if (wd == root || wd.starts_with(root + "/") || std::find(ids.begin(), ids.end(), id) != ids.end())
+        found.push_back(id);
     }
-    return ids;
+    return found;
   }
 
   // scancel for these job ids; the refusal text when it fails.
