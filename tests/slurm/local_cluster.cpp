@@ -12,6 +12,7 @@
 
 namespace ex = speedrunner::exec;
 using speedrunner::testing::need_cluster;
+using speedrunner::testing::run_shell;
 using speedrunner::testing::TempDir;
 using namespace std::chrono_literals;
 
@@ -160,4 +161,39 @@ TEST_CASE("a job Slurm refuses gives sbatch's reason", "[slurm][cluster]") {
   CHECK(h.error().what.starts_with("Slurm refused the job for v_1: "));
   CHECK(h.error().what.find("invalid partition") != std::string::npos);
   CHECK(slurm.free_slots() == 8);
+}
+
+TEST_CASE("a job preempted by a more urgent one is requeued and runs to its end", "[slurm][cluster]") {
+  need_cluster();
+  TempDir dir;
+  auto o = options();
+  o.cpus_per_task = 4;  // the whole node, so the urgent job must preempt it
+  ex::Slurm slurm(o);
+  auto h = slurm.submit(spec(dir, "echo \"attempt ${SLURM_RESTART_COUNT:-0}\"; sleep 3"));
+  REQUIRE(h);
+  const std::string id = *ex::Slurm::job_id(*h);
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!slurm.state(*h).starts_with("RUNNING") && std::chrono::steady_clock::now() < deadline) {
+    CHECK_FALSE(slurm.poll(*h));
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(slurm.state(*h).starts_with("RUNNING"));
+  // The local cluster's "urgent" partition preempts (cancels) jobs of the default one.
+  auto urgent = run_shell("sbatch --parsable --partition=urgent --cpus-per-task=4 --output=/dev/null --wrap 'sleep 1'");
+  REQUIRE(urgent.status == 0);
+  bool released = false;
+  std::optional<ex::JobResult> r;
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (!r && std::chrono::steady_clock::now() < deadline) {
+    r = slurm.poll(*h);
+    // Slurm holds a requeued job for two minutes; the test lets it go at once.
+    if (!released && slurm.state(*h).find("BeginTime") != std::string::npos)
+      released = run_shell("scontrol update JobId=" + id + " StartTime=now").status == 0;
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(r);
+  CHECK(released);
+  CHECK(r->succeeded());
+  CHECK(run_shell("scontrol show job -o " + id).output.find("Restarts=1") != std::string::npos);
+  CHECK(read(dir.path() / "stdout.log").find("attempt 1\n") != std::string::npos);
 }

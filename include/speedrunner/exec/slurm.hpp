@@ -178,6 +178,7 @@ class Slurm {
       ++queries_;
       if (run.started && run.status == 0) {
         ++job.requeues;
+        job.requeued_at = Clock::now();
         job.status->state = detail::JobState::requeued;
         job.status->state_word = "REQUEUED";
         job.running_since.reset();
@@ -289,6 +290,7 @@ class Slurm {
     bool timed_out = false, cancel_sent = false;
     std::optional<std::string> aborted;
     int requeues = 0;
+    std::optional<Clock::time_point> requeued_at;
     std::string requeue_error;
     metrics::LogWatch watch_out, watch_err;
     off_t read_out = 0, read_err = 0;
@@ -352,10 +354,12 @@ class Slurm {
       bool seen = false;
       for (const auto& f : found)
         if (f.id == job.id) {
-          // A requeued job reads as PREEMPTED until the controller acts; keep our REQUEUED.
-          if (!(job.status && job.status->state == detail::JobState::requeued &&
-                f.state == detail::JobState::preempted))
-            job.status = f;
+          // A requeued job may read as PREEMPTED for a moment, until the controller
+          // acts; later, PREEMPTED is a new preemption.
+          const bool stale = job.status && job.status->state == detail::JobState::requeued &&
+                             f.state == detail::JobState::preempted && job.requeued_at &&
+                             now - *job.requeued_at < std::chrono::seconds(30);
+          if (!stale) job.status = f;
           seen = true;
         }
       job.misses = seen ? 0 : job.misses + 1;
