@@ -1,12 +1,14 @@
 // speedrun: the reference executable. `speedrun [overrides]` runs the scientist
 // loop on the configured task; subcommands handle runs, data and reports.
 #include "commands.hpp"
+#include "job.hpp"
 
 #include <speedrunner/core/error.hpp>
 #include <speedrunner/version.hpp>
 
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -50,12 +52,30 @@ int unknown(std::string_view what) {
 
 std::span<const Subcommand> subcommands() { return table; }
 
+JobSettings demo_settings(const std::filesystem::path& run_dir);
+
+}  // namespace speedrun
+
+namespace {
+std::string timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", &tm);
+  return buf;
+}
+}  // namespace
+
+namespace speedrun {
+
 }  // namespace speedrun
 
 int main(int argc, char** argv) {
   using namespace speedrun;
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  if (args.empty()) return run_job(demo_settings("workspaces/collatz_" + timestamp()));
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();
     return 0;
   }

@@ -290,8 +290,14 @@ class Runner {
     }
     // A fresh copy of the parent: whatever an interrupted attempt left is replaced.
     if (auto r = workspace_->create_version(n.id, *n.parent, task_.ignore); !r) return r;
-    code::CodeRequest request{workspace_->dir(n.id), task_.files, task_.read_only, task_.code_instructions,
-                              n.hypothesis, task_.knowledge_for_coder ? task_.knowledge : std::string{}};
+    code::CodeRequest request;
+    request.version_dir = workspace_->dir(n.id);
+    request.files = task_.files;
+    request.read_only = task_.read_only;
+    request.instructions = task_.code_instructions;
+    request.hypothesis = n.hypothesis;
+    if (task_.knowledge_for_coder) request.knowledge = task_.knowledge;
+    request.package_constraints = task_.package_constraints;
     auto done = coder_.implement(request);
     n.timings.code_s += seconds_since(t0);
     if (!done) return node_failure(n, "coder", std::move(done.error()));
@@ -387,11 +393,14 @@ class Runner {
       if (c != n.id && !journal_.at(c).hypothesis.summary.empty()) r.tried.push_back(journal_.at(c).hypothesis.summary);
     auto outline = [&](NodeId id) {
       const Node& x = journal_.at(id);
-      return ideate::NodeOutline{x.name(), x.hypothesis.summary, x.outcome, x.buggy()};
+      return ideate::NodeOutline{x.name(), x.hypothesis.summary, x.outcome, x.buggy(), ideate::Relation::ancestor};
     };
     for (NodeId a : journal_.ancestry(parent.id)) r.history.push_back(outline(a));
     for (NodeId c : parent.children)
-      if (c != n.id && journal_.at(c).finished()) r.history.push_back(outline(c));
+      if (c != n.id && journal_.at(c).finished()) {
+        r.history.push_back(outline(c));
+        r.history.back().relation = ideate::Relation::sibling;
+      }
     return r;
   }
 

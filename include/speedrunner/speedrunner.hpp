@@ -2,7 +2,11 @@
 // translation units that need one piece; this one is for quick programs.
 #pragma once
 
+#include <speedrunner/code/aider_coder.hpp>
+#include <speedrunner/code/apply.hpp>
 #include <speedrunner/code/coder.hpp>
+#include <speedrunner/code/formats.hpp>
+#include <speedrunner/code/patch_coder.hpp>
 #include <speedrunner/core/error.hpp>
 #include <speedrunner/data/shard.hpp>
 #include <speedrunner/ideate/ideator.hpp>

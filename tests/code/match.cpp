@@ -167,7 +167,7 @@ TEST_CASE("random edits expressed as blocks apply back exactly (in memory)", "[c
 TEST_CASE("random edits across files apply back exactly on disk, CRLF included", "[code][apply][property]") {
   std::mt19937 rng(1729);
   SearchReplace format;
-  for (int iter = 0; iter < 150; ++iter) {
+  for (int iter = 0; iter < 60; ++iter) {
     speedrunner::testing::TempDir dir("sr-roundtrip");
     std::string answer;
     std::vector<std::pair<std::string, std::string>> expected;

@@ -20,6 +20,7 @@ struct CodeRequest {
   std::string instructions;                 // the task's code instructions
   ideate::Hypothesis hypothesis;
   std::string knowledge;                    // optional hints for the coder
+  std::string package_constraints;          // what may be imported/installed ("no new packages")
 };
 
 struct CodeOutcome {

@@ -36,6 +36,8 @@ struct LocalOptions {
 
 class Local {
  public:
+  static constexpr std::string_view config_name = "local";
+
   explicit Local(LocalOptions options = {}) : options_(std::move(options)) {
     if (options_.slots < 1) options_.slots = 1;
     busy_.assign(static_cast<std::size_t>(options_.slots), false);

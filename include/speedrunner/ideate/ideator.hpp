@@ -19,12 +19,16 @@ struct Hypothesis {
 
 enum class Stage { draft, improve, debug };
 
+// How a node in the history relates to the node being proposed.
+enum class Relation { ancestor, sibling };
+
 // One ancestor or sibling of the node being extended, as the ideator sees it.
 struct NodeOutline {
   std::string id;               // "v_3"
   std::string hypothesis;       // its hypothesis summary
   std::string outcome;          // its outcome summary ("val_loss 3.27 in 2.9 min", "crashed: ...")
   bool buggy = false;
+  Relation relation = Relation::ancestor;  // sibling: an earlier child of the same parent
 };
 
 struct IdeaRequest {

@@ -116,7 +116,7 @@ Result<void> read_enum(const json::object& o, std::string_view path, std::string
 
 inline Result<void> positive(std::string_view path, double v) {
   if (v > 0) return {};
-  return fail(std::string(path) + ": expected a positive number, got " + json::serialize(json::value(v)));
+  return fail(std::string(path) + ": expected a positive number, got " + number(v));
 }
 
 }  // namespace detail
@@ -171,7 +171,7 @@ inline Result<void> positive(std::string_view path, double v) {
                 if (!q) return q;
                 if (c.params.temperature && (*c.params.temperature < 0 || *c.params.temperature > 2))
                   return fail(p + ".temperature: expected a number in [0, 2], got " +
-                              json::serialize(json::value(*c.params.temperature)));
+                              number(*c.params.temperature));
                 if (c.params.max_tokens && *c.params.max_tokens <= 0)
                   return fail(p + ".max_tokens: expected a positive integer, got " +
                               std::to_string(*c.params.max_tokens));
@@ -245,7 +245,7 @@ inline Result<void> positive(std::string_view path, double v) {
   if (!in) return fail("model config " + file.string() + " cannot be read", "check the path (config/model/<name>.json)");
   std::stringstream ss;
   ss << in.rdbuf();
-  auto v = detail::parse_json(ss.str(), file.string());
+  auto v = detail::parse_json(ss.str(), file.string(), /*lenient=*/true);
   if (!v) return std::unexpected(v.error());
   auto c = model_config_from_json(*v, "model");
   if (!c) return std::unexpected(std::move(c.error()).context(file.string()));

@@ -21,6 +21,7 @@ struct Task {
   std::vector<std::string> files;            // the editable entry files, relative to a version
   std::vector<std::string> read_only;        // shown to the coder, never edited
   std::string code_instructions;             // for the coder
+  std::string package_constraints;           // what the coder may import or install
   std::string knowledge;                     // rendered hints, for the ideator (and coder if asked)
   bool knowledge_for_coder = false;
   std::string launch_command;                // run by /bin/sh -c in the version folder

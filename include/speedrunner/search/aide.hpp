@@ -15,6 +15,7 @@
 namespace speedrunner::search {
 
 struct Aide {
+  static constexpr std::string_view config_name = "aide";
   int drafts = 5;
   double debug_prob = 0.5;
   int max_bug_depth = 3;   // buggy leaves are debugged while their bug depth is at most this

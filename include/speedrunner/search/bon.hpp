@@ -10,6 +10,7 @@
 namespace speedrunner::search {
 
 struct BoN {
+  static constexpr std::string_view config_name = "bon";
   int n_initial_hypotheses = 1;
   int n_hypotheses = 1;
   double debug_prob = 0.0;

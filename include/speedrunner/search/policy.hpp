@@ -9,6 +9,7 @@
 #include <concepts>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <vector>
 
 namespace speedrunner::search {

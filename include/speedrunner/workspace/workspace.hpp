@@ -20,6 +20,7 @@
 namespace speedrunner::workspace {
 
 // Files the run itself writes into a version; never copied into a child.
+// (The coder's transcript and the model call logs, llm_<agent>.jsonl, too.)
 inline constexpr std::string_view meta_file = "meta.json";
 inline constexpr std::string_view results_file = "results.json";
 inline constexpr std::string_view stdout_file = "stdout.log";
@@ -108,8 +109,10 @@ class Workspace {
       if (ec) return os_error(from);
       const fs::path rel = fs::relative(it->path(), from);
       const auto name = rel.filename().string();
-      const bool own_record = it.depth() == 0 && (name == meta_file || name == results_file ||
-                                                  name == stdout_file || name == stderr_file);
+      const bool own_record =
+          it.depth() == 0 && (name == meta_file || name == results_file || name == stdout_file ||
+                              name == stderr_file || name == "coder_history.jsonl" || name == "coder.md" ||
+                              ::fnmatch("llm*.jsonl", name.c_str(), 0) == 0);
       if (own_record || ignored(rel, ignore)) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;

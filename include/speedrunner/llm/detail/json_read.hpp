@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -18,6 +19,13 @@
 namespace speedrunner::llm::detail {
 
 namespace json = boost::json;
+
+// 3 -> "3", 0.25 -> "0.25" (Boost.JSON would write 3E0).
+inline std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 inline std::string json_kind(const json::value& v) {
   switch (v.kind()) {
@@ -30,6 +38,7 @@ inline std::string json_kind(const json::value& v) {
     }
     case json::kind::array: return "a list";
     case json::kind::object: return "an object";
+    case json::kind::double_: return number(v.get_double());
     default: return json::serialize(v);
   }
 }
@@ -43,10 +52,14 @@ inline std::string join_path(std::string_view path, std::string_view key) {
   return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
 }
 
-// Parses text as JSON; the error names `source`.
-inline Result<json::value> parse_json(std::string_view text, std::string_view source) {
+// Parses text as JSON; the error names `source`. Config files (lenient) may hold
+// comments and trailing commas, as everywhere in config/.
+inline Result<json::value> parse_json(std::string_view text, std::string_view source, bool lenient = false) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::parse_options options;
+  options.allow_comments = lenient;
+  options.allow_trailing_commas = lenient;
+  json::value v = json::parse(text, ec, {}, options);
   if (ec) return fail(std::string(source) + ": not valid JSON (" + ec.message() + ")");
   return v;
 }

@@ -1,0 +1,169 @@
+// Runs one scientist job: builds the model, maps the configured policy names
+// onto types through Boost.Hana type lists, instantiates one Runner and runs it.
+#include "job.hpp"
+
+#include "progress.hpp"
+
+#include <speedrunner/agent/analysis.hpp>
+#include <speedrunner/code/aider_coder.hpp>
+#include <speedrunner/code/search_replace.hpp>
+#include <speedrunner/code/unified_diff.hpp>
+#include <speedrunner/code/whole_file.hpp>
+#include <speedrunner/ideate/dummy.hpp>
+#include <speedrunner/ideate/llm.hpp>
+#include <speedrunner/llm/any_model.hpp>
+#include <speedrunner/llm/budget.hpp>
+#include <speedrunner/runner.hpp>
+
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+
+#include <cstdio>
+
+namespace speedrun {
+namespace {
+
+namespace hana = boost::hana;
+namespace sr = speedrunner;
+using Model = sr::llm::AnyModel;
+
+// The policies this executable ships, each found by its `config_name`.
+constexpr auto search_policies = hana::tuple_t<sr::search::Aide, sr::search::BoN>;
+constexpr auto ideators = hana::tuple_t<sr::ideate::Llm<Model>, sr::ideate::Dummy>;
+constexpr auto edit_formats = hana::tuple_t<sr::code::SearchReplace, sr::code::WholeFile, sr::code::UnifiedDiff>;
+constexpr auto executors = hana::tuple_t<sr::exec::Local>;
+
+template <class T>
+constexpr std::string_view name_of() {
+  if constexpr (requires { T::config_name; }) return T::config_name;
+  else return T::name;  // edit formats
+}
+
+// Calls fn(hana::type_c<T>) for the T of `list` named `name`.
+template <class List, class Fn>
+sr::Result<int> dispatch(List list, std::string_view group, std::string_view name, Fn&& fn) {
+  std::optional<sr::Result<int>> out;
+  std::string choices;
+  hana::for_each(list, [&](auto type) {
+    using T = typename decltype(type)::type;
+    choices += (choices.empty() ? "" : ", ") + std::string(name_of<T>());
+    if (!out && name_of<T>() == name) out = fn(type);
+  });
+  if (out) return std::move(*out);
+  return sr::fail(std::string(group) + "=" + std::string(name) + " is not a policy this speedrun ships",
+                  "choose one of: " + choices);
+}
+
+template <class Search>
+Search make_search(const JobSettings& s) {
+  if constexpr (std::is_same_v<Search, sr::search::BoN>) return s.bon;
+  else return s.aide;
+}
+
+template <class Ideator>
+sr::Result<Ideator> make_ideator(const JobSettings& s, Model& model) {
+  if constexpr (std::is_same_v<Ideator, sr::ideate::Llm<Model>>) {
+    sr::ideate::LlmSettings settings;
+    settings.prompt_dir = s.prompt_dir;
+    settings.max_attempts = s.ideator_max_attempts;
+    return Ideator::create(model, settings);
+  } else {
+    return Ideator{};
+  }
+}
+
+// The model reads metrics only when the task's contract finds none in a log.
+sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
+  sr::Hooks hooks;
+  hooks.observe = std::ref(progress);
+  sr::agent::AnalystSettings analyst_settings;
+  analyst_settings.prompt_dir = s.prompt_dir;
+  auto analyst = sr::agent::Analyst<Model>::create(model, analyst_settings);
+  if (!analyst) return hooks;  // without analysis prompts, metrics come from the contract alone
+  auto shared = std::make_shared<sr::agent::Analyst<Model>>(std::move(*analyst));
+  hooks.metrics_fallback = [shared](std::string_view log, const sr::metrics::Contract& c)
+      -> sr::Result<std::map<std::string, double>> {
+    sr::agent::MetricTypes types;
+    for (const auto& m : c.metrics)
+      types[m.name] = m.integer ? sr::agent::MetricType::integer : sr::agent::MetricType::number;
+    auto read = shared->read_metrics(log, types);
+    if (!read) return std::unexpected(read.error());
+    std::map<std::string, double> out;
+    for (const auto& [k, v] : *read) {
+      if (auto* i = std::get_if<std::int64_t>(&v)) out[k] = static_cast<double>(*i);
+      else if (auto* d = std::get_if<double>(&v)) out[k] = *d;
+    }
+    return out;
+  };
+  return hooks;
+}
+
+void print_summary(const sr::Summary& s, const sr::workspace::Journal& j) {
+  std::printf("stopped: %s\n", s.stopped_because.c_str());
+  std::printf("nodes: %d in %d iterations, model cost $%s\n", s.nodes, s.iterations,
+              sr::metrics::format_number(s.usd).c_str());
+  if (s.best) {
+    const auto& b = j.at(*s.best);
+    std::printf("best: %s (%s) %s\n", b.name().c_str(), b.hypothesis.summary.c_str(), b.outcome.c_str());
+  } else {
+    std::printf("best: none of the nodes is valid yet\n");
+  }
+  std::printf("run directory: %s\n", s.run_dir.c_str());
+  if (s.code == sr::ExitCode::interrupted || s.code == sr::ExitCode::budget)
+    std::printf("resume with: speedrun resume %s\n", s.run_dir.c_str());
+}
+
+}  // namespace
+
+int run_job(const JobSettings& s) {
+  auto budget = std::make_shared<sr::llm::Budget>(sr::llm::BudgetLimits{s.budget_usd, std::nullopt});
+  sr::llm::RunModelOptions model_options;
+  model_options.budget = budget;
+  model_options.log_dir = s.run_dir;
+  auto made = sr::llm::make_run_model(s.model, model_options);
+  if (!made) {
+    std::fprintf(stderr, "speedrun: %s\n", made.error().message().c_str());
+    return int(made.error().code);
+  }
+  Model model = std::move(*made);
+  Progress progress;
+  sr::install_stop_handlers();
+
+  auto result = dispatch(search_policies, "science_runner", s.search, [&](auto search_type) {
+    return dispatch(ideators, "ideator", s.ideator, [&](auto ideator_type) {
+      return dispatch(edit_formats, "coder.edit_format", s.edit_format, [&](auto format_type) {
+        return dispatch(executors, "executor", s.executor, [&](auto) -> sr::Result<int> {
+          using Search = typename decltype(search_type)::type;
+          using Ideator = typename decltype(ideator_type)::type;
+          using Format = typename decltype(format_type)::type;
+          using Coder = sr::code::AiderCoder<Model, Format>;
+          auto ideator = make_ideator<Ideator>(s, model);
+          if (!ideator) return std::unexpected(ideator.error());
+          sr::code::AiderOptions coder_options;
+          coder_options.max_reflections = s.max_reflections;
+          sr::Runner<Search, Ideator, Coder> runner(make_search<Search>(s), std::move(*ideator),
+                                                    Coder(model, Format{}, coder_options), sr::exec::Local(s.local),
+                                                    s.task, s.control, make_hooks(s, model, progress));
+          if (s.resume) {
+            if (auto j = sr::workspace::Journal::load(s.run_dir / "journal.json"))
+              budget->restore({j->spent_usd(), {}, 0});
+          }
+          auto summary = s.resume ? runner.resume(s.run_dir) : runner.start(s.run_dir);
+          progress.finish();
+          if (!summary) return std::unexpected(summary.error());
+          print_summary(*summary, runner.journal());
+          return int(summary->code);
+        });
+      });
+    });
+  });
+  progress.finish();
+  if (!result) {
+    std::fprintf(stderr, "speedrun: %s\n", result.error().message().c_str());
+    return int(result.error().code);
+  }
+  return *result;
+}
+
+}  // namespace speedrun

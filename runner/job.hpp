@@ -1,0 +1,44 @@
+// One scientist job of the speedrun executable, with every setting already
+// resolved: which policies (by their config names), their parameters, the
+// task, the model and the run directory. The config layer fills it in.
+#pragma once
+
+#include <speedrunner/exec/local.hpp>
+#include <speedrunner/llm/config.hpp>
+#include <speedrunner/runner/task.hpp>
+#include <speedrunner/search/aide.hpp>
+#include <speedrunner/search/bon.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace speedrun {
+
+struct JobSettings {
+  // config names of the policies: science_runner.strategy, ideator.kind, coder.edit_format, executor.kind
+  std::string search = "aide";
+  std::string ideator = "base";
+  std::string edit_format = "diff";
+  std::string executor = "local";
+
+  speedrunner::search::BoN bon;
+  speedrunner::search::Aide aide;
+  int ideator_max_attempts = 3;
+  int max_reflections = 3;
+  speedrunner::exec::LocalOptions local;
+
+  speedrunner::Task task;
+  speedrunner::RunControl control;
+  speedrunner::llm::ModelConfig model;
+  std::optional<double> budget_usd;
+  std::filesystem::path prompt_dir = "config/prompts";
+
+  std::filesystem::path run_dir;
+  bool resume = false;
+};
+
+// Runs (or resumes) the job; prints progress and a closing summary; returns the exit code.
+int run_job(const JobSettings& settings);
+
+}  // namespace speedrun

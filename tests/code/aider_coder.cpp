@@ -1,0 +1,216 @@
+// Tests for include/speedrunner/code/aider_coder.hpp: the exchange with a
+// scripted model (canned answers in order, every request kept for checking),
+// reflections, giving up, and the transcript left in the version directory.
+#include <speedrunner/code/aider_coder.hpp>
+#include <speedrunner/code/formats.hpp>
+
+#include "catch.hpp"
+#include "support.hpp"
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <type_traits>
+
+using namespace speedrunner;
+using namespace speedrunner::code;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Answers with the next canned text; fails once they run out.
+struct ScriptedModel {
+  std::vector<std::string> answers;
+  std::vector<llm::Request> seen;
+  Result<llm::Response> complete(const llm::Request& request) {
+    seen.push_back(request);
+    if (seen.size() > answers.size()) return fail("scripted model: no answer left", "", ExitCode::failure);
+    llm::Response r;
+    r.text = answers[seen.size() - 1];
+    r.usage = {100, 20, 10};
+    r.cost_usd = 0.5;
+    r.model = "scripted";
+    return r;
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ostringstream s;
+  s << std::ifstream(p, std::ios::binary).rdbuf();
+  return s.str();
+}
+
+std::string block(const std::string& path, const std::string& search, const std::string& replace) {
+  return path + "\n```python\n<<<<<<< SEARCH\n" + search + "=======\n" + replace + ">>>>>>> REPLACE\n```\n";
+}
+
+struct Version {
+  testing::TempDir dir{"sr-aider"};
+  CodeRequest request;
+  Version() {
+    std::ofstream(dir.path() / "train.py") << "import math\n\nlr = 0.02\nsteps = 100\n";
+    std::ofstream(dir.path() / "eval.py") << "def score(x):\n    return x\n";
+    request.version_dir = dir.path();
+    request.files = {"train.py"};
+    request.read_only = {"eval.py"};
+    request.instructions = "Make train.py reach val_loss 3.28 sooner.";
+    request.hypothesis = {"raise the learning rate", "A higher learning rate converges faster on this schedule."};
+    request.knowledge = "Record 2 used lr 0.03.";
+    request.package_constraints = "Use only the Python standard library.";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the coders model Coder for every edit format", "[code][aider]") {
+  STATIC_REQUIRE(Coder<AiderCoder<ScriptedModel, SearchReplace>>);
+  STATIC_REQUIRE(Coder<AiderCoder<ScriptedModel, WholeFile>>);
+  STATIC_REQUIRE(Coder<AiderCoder<ScriptedModel, UnifiedDiff>>);
+  STATIC_REQUIRE(llm::LanguageModel<ScriptedModel>);
+}
+
+TEST_CASE("a first answer that applies ends the exchange in one round", "[code][aider]") {
+  Version v;
+  ScriptedModel model{{"Raising it.\n\n" + block("train.py", "lr = 0.02\n", "lr = 0.03\n")}, {}};
+  AiderCoder coder(model);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->rounds == 1);
+  CHECK(outcome->changed_files == std::vector<std::string>{"train.py"});
+  CHECK(outcome->summary == "applied 1 edit block in 1 round; changed: train.py");
+  CHECK(outcome->usage == llm::Usage{100, 20, 10});
+  CHECK(outcome->cost_usd == 0.5);
+  CHECK(slurp(v.dir.path() / "train.py") == "import math\n\nlr = 0.03\nsteps = 100\n");
+
+  // What the model was shown.
+  REQUIRE(model.seen.size() == 1);
+  const llm::Request& first = model.seen[0];
+  CHECK(first.system.find("SEARCH/REPLACE") != std::string::npos);
+  CHECK(first.system.find("Only the first match in the file is replaced") != std::string::npos);
+  REQUIRE(first.messages.size() == 1);
+  const std::string& prompt = first.messages[0].content;
+  CHECK(prompt.find("# Task\n\nMake train.py reach val_loss 3.28 sooner.") != std::string::npos);
+  CHECK(prompt.find("raise the learning rate\n\nA higher learning rate converges faster") != std::string::npos);
+  CHECK(prompt.find("Record 2 used lr 0.03.") != std::string::npos);
+  CHECK(prompt.find("# Package constraints\n\nUse only the Python standard library.") != std::string::npos);
+  CHECK(prompt.find("train.py\n```python\nimport math\n\nlr = 0.02\nsteps = 100\n```\n") != std::string::npos);
+  CHECK(prompt.find("# Read-only files (for reference; never edit them)\n\neval.py\n```python\ndef score") !=
+        std::string::npos);
+
+  // The transcript beside the code.
+  std::istringstream history(slurp(v.dir.path() / "coder_history.jsonl"));
+  std::vector<std::string> events;
+  for (std::string line; std::getline(history, line);)
+    events.push_back(std::string(boost::json::parse(line).as_object().at("event").as_string()));
+  CHECK(events == std::vector<std::string>{"system", "user", "assistant", "apply", "note"});
+  const std::string md = slurp(v.dir.path() / "coder.md");
+  CHECK(md.find("## Round 1") != std::string::npos);
+  CHECK(md.find("- block 1, train.py: applied (exact)") != std::string::npos);
+}
+
+TEST_CASE("failed blocks are reflected until the model fixes them", "[code][aider]") {
+  Version v;
+  ScriptedModel model{{block("train.py", "lr = 0.02\n", "lr = 0.03\n") + block("train.py", "step_count = 100\n", "steps = 200\n"),
+                       block("train.py", "steps = 100\n", "steps = 200\n")},
+                      {}};
+  AiderCoder coder(model);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->rounds == 2);
+  CHECK(outcome->summary == "applied 2 edit blocks in 2 rounds; changed: train.py");
+  CHECK(outcome->usage == llm::Usage{200, 40, 20});
+  CHECK(slurp(v.dir.path() / "train.py") == "import math\n\nlr = 0.03\nsteps = 200\n");
+  REQUIRE(model.seen.size() == 2);
+  const auto& second = model.seen[1].messages;
+  REQUIRE(second.size() == 3);
+  CHECK(second[1].role == llm::Role::assistant);
+  CHECK(second[2].role == llm::Role::user);
+  const std::string& reflection_text = second[2].content;
+  CHECK(reflection_text.find("1 edit block of 2 failed.") != std::string::npos);
+  CHECK(reflection_text.find("## Block 2 failed: the SEARCH part does not match any lines of train.py.") !=
+        std::string::npos);
+  CHECK(reflection_text.find("Did you mean these lines of train.py (line 4)?\n```\nsteps = 100\n```") !=
+        std::string::npos);
+  CHECK(reflection_text.find("The other block was applied; do not resend it.") != std::string::npos);
+  CHECK(slurp(v.dir.path() / "coder.md").find("### Reflection") != std::string::npos);
+}
+
+TEST_CASE("an unparsable answer is answered with the parse error", "[code][aider]") {
+  Version v;
+  ScriptedModel model{{"I would raise the learning rate.", block("train.py", "lr = 0.02\n", "lr = 0.05\n")}, {}};
+  AiderCoder coder(model);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->rounds == 2);
+  CHECK(model.seen[1].messages[2].content.starts_with(
+      "Your answer could not be used: the answer holds no SEARCH/REPLACE block\n  fix: describe each change"));
+}
+
+TEST_CASE("the coder gives up after max_reflections and says why", "[code][aider]") {
+  Version v;
+  const std::string bad = block("train.py", "nothing like this\n", "x\n");
+  ScriptedModel model{{bad, bad, bad, bad}, {}};
+  AiderOptions options;
+  options.max_reflections = 2;
+  AiderCoder coder(model, SearchReplace{}, options);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->rounds == 3);
+  CHECK(model.seen.size() == 3);
+  CHECK(outcome->changed_files.empty());
+  CHECK(outcome->summary ==
+        "gave up after 3 rounds (2 reflections); last problem: block 1: the SEARCH part does not match any lines "
+        "of train.py.; no file was changed");
+  CHECK(slurp(v.dir.path() / "train.py") == "import math\n\nlr = 0.02\nsteps = 100\n");
+}
+
+TEST_CASE("edits to read-only files and the transcript are refused", "[code][aider]") {
+  Version v;
+  ScriptedModel model{{block("eval.py", "    return x\n", "    return 0\n") + block("coder.md", "", "forged\n"),
+                       block("train.py", "lr = 0.02\n", "lr = 0.04\n")},
+                      {}};
+  AiderCoder coder(model);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->changed_files == std::vector<std::string>{"train.py"});
+  const std::string& reflection_text = model.seen[1].messages[2].content;
+  CHECK(reflection_text.find("eval.py is read-only: it is one of the task's read-only files.") != std::string::npos);
+  CHECK(reflection_text.find("coder.md is read-only: it is the coder's transcript.") != std::string::npos);
+  CHECK(slurp(v.dir.path() / "eval.py") == "def score(x):\n    return x\n");
+}
+
+TEST_CASE("a model error is returned with the round, and the transcript is kept", "[code][aider]") {
+  Version v;
+  ScriptedModel model{{}, {}};
+  AiderCoder coder(model);
+  auto outcome = coder.implement(v.request);
+  REQUIRE_FALSE(outcome.has_value());
+  CHECK(outcome.error().what == "coder: round 1: scripted model: no answer left");
+  CHECK(slurp(v.dir.path() / "coder.md").find("model error") != std::string::npos);
+  v.request.version_dir = v.dir.path() / "missing";
+  CHECK(coder.implement(v.request).error().what.find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("the whole-file and unified-diff formats drive the same exchange", "[code][aider]") {
+  Version v;
+  ScriptedModel whole{{"train.py\n```python\nlr = 1\n```\n"}, {}};
+  AiderCoder<ScriptedModel, WholeFile> whole_coder(whole);
+  REQUIRE(whole_coder.implement(v.request).has_value());
+  CHECK(slurp(v.dir.path() / "train.py") == "lr = 1\n");
+  CHECK(whole.seen[0].system.find("Return every file you change in full") != std::string::npos);
+
+  ScriptedModel udiff{{"```diff\n--- train.py\n+++ train.py\n@@ ... @@\n-lr = 1\n+lr = 2\n```\n"}, {}};
+  AiderCoder<ScriptedModel, UnifiedDiff> udiff_coder(udiff);
+  auto outcome = udiff_coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(slurp(v.dir.path() / "train.py") == "lr = 2\n");
+  // Two runs in one version append to one transcript.
+  CHECK(slurp(v.dir.path() / "coder.md").find("# Coder (udiff format)") != std::string::npos);
+  CHECK(slurp(v.dir.path() / "coder.md").find("# Coder (whole format)") != std::string::npos);
+}
+
+TEST_CASE("Aider<Format> names the coder a runner instantiates", "[code][aider]") {
+  STATIC_REQUIRE(std::is_same_v<Aider<edit::UnifiedDiff>::coder<ScriptedModel>, AiderCoder<ScriptedModel, UnifiedDiff>>);
+  STATIC_REQUIRE(std::is_same_v<Aider<>::format, edit::SearchReplace>);
+}
