@@ -55,6 +55,8 @@ struct SlurmOptions {
 
 class Slurm {
  public:
+  static constexpr std::string_view config_name = "slurm";
+
   explicit Slurm(SlurmOptions options = {}) : options_(std::move(options)) {
     if (options_.max_parallel < 1) options_.max_parallel = 1;
     if (options_.nodes < 1) options_.nodes = 1;
