@@ -23,4 +23,14 @@ int cancel_command(std::span<const std::string_view> args);
 // Defined in main.cpp: the table of all subcommands, in help order.
 std::span<const Subcommand> subcommands();
 
+// `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (runner/cfg.cpp): prints
+// the resolved config; `args` are the arguments without "--cfg".
+int print_config(std::span<const std::string_view> args);
+
+// `speedrun [--config-dir DIR] [OVERRIDE...]` (runner/run.cpp): a new run; no
+// arguments run the default config, the offline demo.
+int run_command(std::span<const std::string_view> args);
+// `speedrun resume RUN_DIR [OVERRIDE...]` (runner/run.cpp).
+int resume_command(std::span<const std::string_view> args);
+
 }  // namespace speedrun

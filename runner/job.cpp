@@ -19,6 +19,9 @@
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
 #include <cstdio>
 
 namespace speedrun {
@@ -105,6 +108,48 @@ sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
   return hooks;
 }
 
+// A resumed replay run continues where its transcript stopped: the answers
+// already played (one line per call in the run's llm_<agent>.jsonl logs) are
+// left out of a copy of the transcript that the resumed run plays instead.
+sr::Result<std::string> replay_remainder(const JobSettings& s) {
+  namespace fs = std::filesystem;
+  auto text = sr::workspace::read_file(s.model.transcript);
+  if (!text) return std::unexpected(text.error());
+  auto count_lines = [](const fs::path& p) {
+    auto t = sr::workspace::read_file(p);
+    return t ? static_cast<std::size_t>(std::count(t->begin(), t->end(), '\n')) : std::size_t{0};
+  };
+  std::map<std::string, std::size_t> played;  // agent ("" = shared) -> answers used
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(s.run_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name == "llm.jsonl") played[""] += count_lines(e.path());
+    else if (name.starts_with("llm_") && name.ends_with(".jsonl"))
+      played[name.substr(4, name.size() - 10)] += count_lines(e.path());
+  }
+  std::string kept;
+  std::size_t start = 0;
+  while (start < text->size()) {
+    std::size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    const std::string line = text->substr(start, end - start);
+    start = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string agent;
+    std::error_code jec;
+    auto v = boost::json::parse(line, jec);
+    if (!jec && v.is_object())
+      if (const auto* a = v.as_object().if_contains("agent"); a && a->is_string()) agent = std::string(a->as_string());
+    // a queue that ran dry falls back to the shared one, as the replay model does
+    auto& used = played[agent] > 0 ? played[agent] : played[""];
+    if (used > 0) --used;
+    else kept += line + "\n";
+  }
+  const fs::path copy = s.run_dir / "replay_remaining.jsonl";
+  if (auto w = sr::workspace::write_file_atomic(copy, kept); !w) return std::unexpected(w.error());
+  return copy.string();
+}
+
 void print_summary(const sr::Summary& s, const sr::workspace::Journal& j) {
   std::printf("stopped: %s\n", s.stopped_because.c_str());
   std::printf("nodes: %d in %d iterations, model cost $%s\n", s.nodes, s.iterations,
@@ -122,7 +167,16 @@ void print_summary(const sr::Summary& s, const sr::workspace::Journal& j) {
 
 }  // namespace
 
-int run_job(const JobSettings& s) {
+int run_job(const JobSettings& settings) {
+  JobSettings s = settings;
+  if (s.resume && s.model.provider == sr::llm::Provider::replay) {
+    auto rest = replay_remainder(s);
+    if (!rest) {
+      std::fprintf(stderr, "speedrun: %s\n", rest.error().message().c_str());
+      return int(rest.error().code);
+    }
+    s.model.transcript = *rest;
+  }
   auto budget = std::make_shared<sr::llm::Budget>(sr::llm::BudgetLimits{s.budget_usd, std::nullopt});
   sr::llm::RunModelOptions model_options;
   model_options.budget = budget;

@@ -1,14 +1,13 @@
 // speedrun: the reference executable. `speedrun [overrides]` runs the scientist
 // loop on the configured task; subcommands handle runs, data and reports.
 #include "commands.hpp"
-#include "job.hpp"
 
 #include <speedrunner/core/error.hpp>
 #include <speedrunner/version.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -19,6 +18,7 @@ constexpr std::string_view overview =
     "speedrun - an LLM scientist that tries to speed up training runs\n"
     "\n"
     "Usage:\n"
+    "  speedrun                                    the offline demo (the default config)\n"
     "  speedrun [--config-dir DIR] [OVERRIDE...]   run the scientist loop\n"
     "  speedrun --cfg [OVERRIDE...]                print the resolved configuration\n"
     "  speedrun COMMAND [ARGS...]                  see Commands below\n"
@@ -27,9 +27,11 @@ constexpr std::string_view overview =
     "Overrides are Hydra-style: group=option (model=o3_mini, task=collatz),\n"
     "key=value (n_iterations=5), +key=value adds a key, ~key removes one.\n";
 
-std::array table{
-    Subcommand{"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
-};
+std::array<Subcommand, 2> table{{
+    {"resume", "resume RUN_DIR [OVERRIDE...]", "continue a stopped run (raise n_iterations, budget.*)",
+     resume_command},
+    {"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
+}};
 
 void print_help() {
   std::fputs(overview.data(), stdout);
@@ -52,29 +54,12 @@ int unknown(std::string_view what) {
 
 std::span<const Subcommand> subcommands() { return table; }
 
-JobSettings demo_settings(const std::filesystem::path& run_dir);
-
-}  // namespace speedrun
-
-namespace {
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", &tm);
-  return buf;
-}
-}  // namespace
-
-namespace speedrun {
-
 }  // namespace speedrun
 
 int main(int argc, char** argv) {
   using namespace speedrun;
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty()) return run_job(demo_settings("workspaces/collatz_" + timestamp()));
+  if (args.empty()) return run_command(args);  // the default config: the offline demo
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();
     return 0;
@@ -85,5 +70,13 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : subcommands())
     if (c.name == args[0]) return c.run(std::span(args).subspan(1));
+  if (std::find(args.begin(), args.end(), "--cfg") != args.end()) {
+    std::erase(args, "--cfg");
+    return print_config(args);
+  }
+  // overrides (key=value, group=option, +key=..., ~key) and --config-dir start a run
+  const auto a = args[0];
+  if (a.find('=') != std::string_view::npos || a.starts_with('~') || a == "--config-dir" || a == "-cd")
+    return run_command(args);
   return unknown(args[0]);
 }

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -167,7 +168,7 @@ class Runner {
         record(n, *result);
         if (auto r = persist(n); !r) return std::unexpected(r.error());
         notify(EventKind::executed, &n, n.name() + ": " + (result->succeeded() ? "ran" : result->describe()) +
-                                             " in " + metrics::format_number(result->wall_s) + " s");
+                                             " after " + seconds_text(result->wall_s));
         judge(n, *result);
         if (auto r = persist(n); !r) return std::unexpected(r.error());
         notify(EventKind::finished, &n, n.name() + ": " + n.outcome);
@@ -359,7 +360,7 @@ class Runner {
       n.outcome = "buggy: " + reading.reason;
     } else {
       n.reason.clear();
-      n.outcome = metrics_line(n) + " in " + metrics::format_number(n.timings.execute_s) + " s";
+      n.outcome = metrics_line(n) + " (ran " + seconds_text(n.timings.execute_s) + ")";
     }
     if (hooks_.analyse) {
       if (auto a = hooks_.analyse(n, exec::head_and_tail(out + err, control_.max_log_chars)); a) {
@@ -443,6 +444,11 @@ class Runner {
   }
 
   [[nodiscard]] double elapsed_s() const { return seconds_since(started_); }
+  [[nodiscard]] static std::string seconds_text(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return buf;
+  }
   [[nodiscard]] static double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   }

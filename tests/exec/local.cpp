@@ -169,3 +169,19 @@ TEST_CASE("cancel stops a running job at once and frees its slot", "[exec][local
   CHECK_FALSE(alive(pids[0]));
   CHECK_FALSE(local.reattach(spec(dir, "true"), *h));
 }
+
+TEST_CASE("a run killed by a signal says which, directly or through the shell", "[exec][local]") {
+  TempDir dir;
+  ex::Local local;
+  auto direct = local.submit(spec(dir, "exec kill -SEGV $$"));
+  REQUIRE(direct.has_value());
+  auto r = wait(local, *direct);
+  CHECK_FALSE(r.exit_code.has_value());
+  CHECK(r.signal == SIGSEGV);
+  CHECK(r.describe().rfind("killed by signal 11", 0) == 0);
+  auto shell = local.submit(spec(dir, "sh -c 'kill -SEGV $$'; exit $?"));
+  REQUIRE(shell.has_value());
+  auto s = wait(local, *shell);
+  CHECK(s.exit_code == 139);
+  CHECK(s.describe().rfind("exit status 139 (signal 11", 0) == 0);
+}

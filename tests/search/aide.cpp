@@ -30,6 +30,8 @@ TEST_CASE("Aide greedily improves the global best valid node", "[search][aide]")
   CHECK(aide.plan(j, rng) == std::vector<search::Decision>{{Stage::improve, 2}});
   aide.improve_from = search::ImproveFrom::latest_iteration;
   CHECK(aide.plan(j, rng) == std::vector<search::Decision>{{Stage::improve, 2}});
+  search::Aide multi{.drafts = 1, .debug_prob = 0.0, .n_hypotheses = 3};
+  CHECK(multi.plan(j, rng) == std::vector<search::Decision>(3, {Stage::improve, 2}));
 }
 
 TEST_CASE("Aide debugs a buggy leaf with debug_prob and redrafts while nothing is valid", "[search][aide]") {

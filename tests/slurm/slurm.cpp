@@ -88,7 +88,7 @@ TEST_CASE("each Slurm end state maps onto the job's result", "[slurm][exec]") {
   const Row rows[] = {
       {"COMPLETED", 0, true, false, "exit status 0"},
       {"FAILED", 3 << 8, false, false, "exit status 3"},
-      {"FAILED", 9, false, false, "killed by signal 9"},
+      {"FAILED", 9, false, false, "killed by signal 9 (Killed)"},
       {"TIMEOUT", 15, false, true, "timed out after 65 s"},
       {"CANCELLED", 15, false, false, "cancelled outside the runner (Slurm CANCELLED)"},
       {"NODE_FAIL", 0, false, false, "node failure (Slurm NODE_FAIL)"},

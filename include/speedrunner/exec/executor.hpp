@@ -9,6 +9,7 @@
 #include <speedrunner/metrics/early_abort.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <concepts>
 #include <cstddef>
 #include <filesystem>
@@ -20,30 +21,36 @@
 namespace speedrunner::exec {
 
 struct JobSpec {
-  std::string name;                         // "v_3": for messages
-  std::filesystem::path dir;                // working directory; stdout.log and stderr.log go here
-  std::string command;                      // the task's launch command, run by /bin/sh -c
+  std::string name{};                         // "v_3": for messages
+  std::filesystem::path dir{};                // working directory; stdout.log and stderr.log go here
+  std::string command{};                      // the task's launch command, run by /bin/sh -c
   std::chrono::milliseconds timeout{0};     // 0: no limit
-  std::vector<std::pair<std::string, std::string>> env;  // added to the runner's environment
-  metrics::WatchRules watch;                // early abort while the log streams
+  std::vector<std::pair<std::string, std::string>> env{};  // added to the runner's environment
+  metrics::WatchRules watch{};                // early abort while the log streams
 };
 
 // Opaque to the runner: "local:<pid>", "slurm:<job id>" (exec/slurm.hpp).
 struct JobHandle {
-  std::string ref;
+  std::string ref{};
 };
 
+// "signal 11 (Segmentation fault)".
+[[nodiscard]] inline std::string signal_name(int sig) {
+  const char* text = ::strsignal(sig);
+  return "signal " + std::to_string(sig) + (text != nullptr ? " (" + std::string(text) + ")" : std::string{});
+}
+
 struct JobResult {
-  std::optional<int> exit_code;             // none when killed by a signal
+  std::optional<int> exit_code{};             // none when killed by a signal
   int signal = 0;                           // the signal that ended it, if any
   bool timed_out = false;
-  std::string aborted;                      // the early-abort reason, if the watch stopped it
+  std::string aborted{};                      // the early-abort reason, if the watch stopped it
   double wall_s = 0;
-  std::filesystem::path stdout_path, stderr_path;
-  std::string placement;                    // where it ran: "slot 1, CUDA_VISIBLE_DEVICES=2,3"
+  std::filesystem::path stdout_path{}, stderr_path{};
+  std::string placement{};                    // where it ran: "slot 1, CUDA_VISIBLE_DEVICES=2,3"
   // How a scheduler says it ended when the exit status does not tell:
   // "node failure (Slurm NODE_FAIL)", "out of memory (Slurm OUT_OF_MEMORY)".
-  std::string ended;
+  std::string ended{};
 
   [[nodiscard]] bool succeeded() const {
     return exit_code == 0 && !timed_out && aborted.empty() && ended.empty();
@@ -53,8 +60,11 @@ struct JobResult {
     if (!aborted.empty()) return "stopped early: " + aborted;
     if (timed_out) return "timed out after " + std::to_string(static_cast<long>(wall_s)) + " s";
     if (!ended.empty()) return ended;
+    // A shell reports a child killed by signal N as 128 + N.
+    if (exit_code && *exit_code > 128 && *exit_code < 128 + 65)
+      return "exit status " + std::to_string(*exit_code) + " (" + signal_name(*exit_code - 128) + ")";
     if (exit_code) return "exit status " + std::to_string(*exit_code);
-    return "killed by signal " + std::to_string(signal);
+    return "killed by " + signal_name(signal);
   }
 };
 

@@ -15,16 +15,16 @@ namespace speedrunner::metrics {
 
 // "Stop when `metric` is above at_most (or below at_least) on a line whose step is >= from_step."
 struct AbortRule {
-  std::string metric;
+  std::string metric{};
   double from_step = 0;
-  std::optional<double> at_most;
-  std::optional<double> at_least;
+  std::optional<double> at_most{};
+  std::optional<double> at_least{};
 };
 
 struct WatchRules {
   bool nonfinite_loss = true;    // any key containing "loss" that reads nan or inf
   std::string step_key = "step"; // the key that carries the step (`step:1000/5100`)
-  std::vector<AbortRule> rules;
+  std::vector<AbortRule> rules{};
   [[nodiscard]] bool empty() const { return !nonfinite_loss && rules.empty(); }
 };
 
@@ -80,9 +80,9 @@ class LogWatch {
   }
 
   WatchRules rules_;
-  std::string partial_;
+  std::string partial_{};
   double step_ = 0;
-  std::optional<std::string> verdict_;
+  std::optional<std::string> verdict_{};
 };
 
 }  // namespace speedrunner::metrics

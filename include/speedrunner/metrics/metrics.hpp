@@ -16,7 +16,7 @@
 namespace speedrunner::metrics {
 
 struct Metric {
-  std::string name;
+  std::string name{};
   Unit unit = Unit::none;  // values written with another time unit are converted to this one
   bool integer = false;    // a value with a fraction disqualifies the line
 };
@@ -27,26 +27,30 @@ struct Metric {
 enum class Pick { best, last };
 
 struct Contract {
-  std::vector<Metric> metrics;             // a qualifying line carries all of them
-  std::string selection;                   // ranks nodes; one of `metrics`
+  std::vector<Metric> metrics{};             // a qualifying line carries all of them
+  std::string selection{};                   // ranks nodes; one of `metrics`
   bool lower_is_better = false;
-  std::map<std::string, double> at_most;   // metrics_at_most: {"val_loss": 3.28}
-  std::map<std::string, double> at_least;  // metrics_at_least
+  std::map<std::string, double> at_most{};   // metrics_at_most: {"val_loss": 3.28}
+  std::map<std::string, double> at_least{};  // metrics_at_least
   Pick pick = Pick::best;
 };
 
 struct Reading {
-  std::map<std::string, double> values;    // empty when no line qualified
+  std::map<std::string, double> values{};    // empty when no line qualified
   bool valid = false;
-  std::string reason;                      // why invalid or why nothing was found
+  std::string reason{};                      // why invalid or why nothing was found
   int line = 0;                            // 1-based line number the values came from
   [[nodiscard]] bool found() const { return !values.empty(); }
 };
 
+// Integers exactly (8400511, 2968348), other values with 6 significant digits (3.2791).
 [[nodiscard]] inline std::string format_number(double v) {
-  std::ostringstream s;
-  s.precision(6);
-  s << v;
+  std::ostringstream s{};
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) s << static_cast<long long>(v);
+  else {
+    s.precision(6);
+    s << v;
+  }
   return s.str();
 }
 
@@ -55,7 +59,7 @@ struct Reading {
                                                                              const Contract& c) {
   if (c.metrics.empty()) return std::nullopt;
   auto pairs = parse_pairs(line);
-  std::map<std::string, double> out;
+  std::map<std::string, double> out{};
   for (const auto& m : c.metrics) {
     auto it = pairs.find(m.name);
     if (it == pairs.end()) return std::nullopt;
@@ -94,7 +98,7 @@ struct Reading {
 [[nodiscard]] inline Reading read(std::string_view log, const Contract& c) {
   Reading best, last;
   int line_no = 0;
-  std::optional<double> best_score;
+  std::optional<double> best_score{};
   while (!log.empty()) {
     auto nl = log.find('\n');
     std::string_view line = log.substr(0, nl);
@@ -117,7 +121,7 @@ struct Reading {
   }
   if (best.found()) return best;
   if (last.found()) return last;
-  std::string names;
+  std::string names{};
   for (const auto& m : c.metrics) names += (names.empty() ? "" : ", ") + m.name;
   Reading none;
   none.reason = c.metrics.empty() ? "the task declares no metrics"

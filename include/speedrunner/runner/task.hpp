@@ -15,20 +15,20 @@
 namespace speedrunner {
 
 struct Task {
-  std::string name;                          // "collatz"
-  std::string description;                   // what to improve, for the ideator
-  std::filesystem::path template_dir;        // copied to v_0
-  std::vector<std::string> files;            // the editable entry files, relative to a version
-  std::vector<std::string> read_only;        // shown to the coder, never edited
-  std::string code_instructions;             // for the coder
-  std::string package_constraints;           // what the coder may import or install
+  std::string name{};                          // "collatz"
+  std::string description{};                   // what to improve, for the ideator
+  std::filesystem::path template_dir{};        // copied to v_0
+  std::vector<std::string> files{};            // the editable entry files, relative to a version
+  std::vector<std::string> read_only{};        // shown to the coder, never edited
+  std::string code_instructions{};             // for the coder
+  std::string package_constraints{};           // what the coder may import or install
   std::string knowledge;                     // rendered hints, for the ideator (and coder if asked)
   bool knowledge_for_coder = false;
-  std::string launch_command;                // run by /bin/sh -c in the version folder
+  std::string launch_command{};                // run by /bin/sh -c in the version folder
   std::chrono::milliseconds timeout{60'000}; // the run is stopped after this
-  std::vector<std::pair<std::string, std::string>> env;  // added to the run's environment
-  metrics::Contract metrics;
-  metrics::WatchRules watch;                 // early abort
+  std::vector<std::pair<std::string, std::string>> env{};  // added to the run's environment
+  metrics::Contract metrics{};
+  metrics::WatchRules watch{};                 // early abort
   std::vector<std::string> ignore{"*.o", "*.log"};  // not copied from a parent to a child
 };
 

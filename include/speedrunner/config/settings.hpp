@@ -1,0 +1,160 @@
+// The settings this area owns, as typed structs over the config tree:
+// run-level keys, the science runner (search) presets, executors and tasks.
+// Bind them with config::bind<T>(cfg, "science_runner") and friends; their
+// defaults live only in config/ (default.json and the group files).
+#pragma once
+
+#include <speedrunner/config/bind.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace speedrunner::config {
+
+// Money and wall-clock limits of a run; null means no limit.
+struct Budget {
+  BOOST_HANA_DEFINE_STRUCT(Budget,
+    (std::optional<NonNegative<double>>, max_usd),     // stop before model spend passes this
+    (std::optional<NonNegative<double>>, max_hours));  // stop after this much wall-clock time
+};
+
+// Where a run lives: `root` is the run directory (journal.json, config.json,
+// one folder per version v_k); `ignore` lists names a child version does not
+// copy from its parent.
+struct WorkspaceSettings {
+  BOOST_HANA_DEFINE_STRUCT(WorkspaceSettings,
+    (std::string, root),
+    (std::vector<std::string>, ignore));
+};
+
+// The top-level keys of a run. The root also holds the groups, so other keys
+// are allowed here; each group is bound on its own.
+struct RunSettings {
+  static constexpr bool allows_unknown_keys = true;
+  BOOST_HANA_DEFINE_STRUCT(RunSettings,
+    (NonNegative<int>, n_iterations),        // search steps after the initial drafts
+    (std::uint64_t, seed),                   // seeds the search; same seed + replayed model = same tree
+    (Budget, budget),
+    (WorkspaceSettings, workspace),
+    (std::vector<std::string>, knowledge_src_paths),  // hint files (globs) given to the ideator
+    (bool, knowledge_pass_to_coder));        // also show the hints to the coder
+};
+
+// Search strategy of the science runner: best-of-N (flat, tree, forest) or AIDE.
+enum class SearchStrategy { bon, aide };
+constexpr std::array<std::string_view, 2> enum_names(SearchStrategy) { return {"bon", "aide"}; }
+
+// config/science_runner/*.json: the benchmark's runners and the paper's scaffold presets.
+struct ScienceRunnerSettings {
+  BOOST_HANA_DEFINE_STRUCT(ScienceRunnerSettings,
+    (SearchStrategy, strategy),
+    (AtLeast<int, 1>, n_initial_hypotheses),  // drafts from the root before any improvement
+    (AtLeast<int, 1>, n_hypotheses),          // children proposed per step
+    (AtLeast<int, 1>, max_n_nodes),           // stop when the tree has this many nodes
+    (Probability, debug_prob),                // chance of debugging a buggy leaf instead of improving
+    (NonNegative<int>, max_bug_depth),        // debug attempts along one chain before giving up on it
+    (NonNegative<int>, max_retries));         // retries of a failed ideate/code step
+};
+
+enum class ExecutorKind { local, slurm };
+constexpr std::array<std::string_view, 2> enum_names(ExecutorKind) { return {"local", "slurm"}; }
+
+// What every executor config has; read it to dispatch, then bind the kind's own struct.
+struct ExecutorSettings {
+  static constexpr bool allows_unknown_keys = true;
+  BOOST_HANA_DEFINE_STRUCT(ExecutorSettings,
+    (ExecutorKind, kind),
+    (AtLeast<int, 1>, max_parallel));  // experiments in flight at once
+};
+
+// config/executor/local.json: slots on this machine.
+struct LocalExecutorSettings {
+  BOOST_HANA_DEFINE_STRUCT(LocalExecutorSettings,
+    (ExecutorKind, kind),
+    (AtLeast<int, 1>, max_parallel),
+    (std::vector<int>, gpus),             // CUDA device ids handed out to slots; empty: none
+    (NonNegative<int>, gpus_per_job),     // CUDA_VISIBLE_DEVICES gets this many of `gpus`
+    (NonNegative<double>, kill_grace_s),  // SIGTERM, then SIGKILL after this long
+    (AtLeast<int, 256>, log_tail_chars)); // head and tail of a log kept for prompts
+};
+
+// config/executor/slurm.json: one batch job per experiment.
+struct SlurmExecutorSettings {
+  BOOST_HANA_DEFINE_STRUCT(SlurmExecutorSettings,
+    (ExecutorKind, kind),
+    (AtLeast<int, 1>, max_parallel),
+    (std::optional<std::string>, partition),
+    (std::optional<std::string>, account),
+    (std::optional<std::string>, qos),
+    (std::string, job_name),
+    (AtLeast<int, 1>, nodes),
+    (AtLeast<int, 1>, tasks_per_node),
+    (NonNegative<int>, gpus_per_node),
+    (AtLeast<int, 1>, cpus_per_task),
+    (AtLeast<int, 1>, job_ttl_minutes),
+    (AtLeast<double, 0.1>, poll_interval_s),
+    (bool, requeue_preempted),
+    (std::vector<std::string>, extra_sbatch_lines),   // each becomes "#SBATCH <line>"
+    (std::map<std::string, std::string>, env),
+    (AtLeast<int, 256>, log_tail_chars));
+};
+
+// Whether a smaller or a larger selection metric is better.
+enum class Direction { lower, higher };
+constexpr std::array<std::string_view, 2> enum_names(Direction) { return {"lower", "higher"}; }
+
+// duration: a time with a unit in the log (2968348ms, 12.5s), compared in milliseconds
+enum class MetricType { integer, number, duration };
+constexpr std::array<std::string_view, 3> enum_names(MetricType) { return {"integer", "number", "duration"}; }
+
+struct Selection {
+  BOOST_HANA_DEFINE_STRUCT(Selection,
+    (std::string, metric),
+    (Direction, direction));
+};
+
+// config/task/*.json: what to improve and how to judge it. Tasks may carry
+// keys of their own (the nanogpt track switch), so others are allowed.
+struct TaskSettings {
+  static constexpr bool allows_unknown_keys = true;
+  BOOST_HANA_DEFINE_STRUCT(TaskSettings,
+    (std::string, name),                     // names the workspace folder
+    (std::string, description),              // what the scientist is told the task is
+    (std::string, code_instructions),        // rules for edits (keep the log lines, ...)
+    (std::string, template_dir),             // workspace_templates/... copied to v_0
+    (std::vector<std::string>, entry_files), // files the coder may edit
+    (std::string, launch_command),           // run in the version directory
+    (std::map<std::string, std::string>, env),
+    (std::map<std::string, MetricType>, metrics),
+    (Selection, selection),
+    (std::map<std::string, double>, metrics_at_most),   // valid only if metric <= bound
+    (std::map<std::string, double>, metrics_at_least),  // valid only if metric >= bound
+    (AtLeast<double, 1.0>, time_limit_s));
+};
+
+// Binds every settings struct above from a composed config, so a bad value
+// fails before a run starts (`speedrun --cfg` and the runner call this).
+[[nodiscard]] inline Result<void> check_settings(const json::object& cfg) {
+  if (auto r = bind<RunSettings>(cfg, ""); !r) return std::unexpected(std::move(r.error()));
+  if (cfg.contains("science_runner"))
+    if (auto r = bind<ScienceRunnerSettings>(cfg, "science_runner"); !r) return std::unexpected(std::move(r.error()));
+  if (cfg.contains("task"))
+    if (auto r = bind<TaskSettings>(cfg, "task"); !r) return std::unexpected(std::move(r.error()));
+  if (cfg.contains("executor")) {
+    auto e = bind<ExecutorSettings>(cfg, "executor");
+    if (!e) return std::unexpected(std::move(e.error()));
+    if (e->kind == ExecutorKind::local) {
+      if (auto r = bind<LocalExecutorSettings>(cfg, "executor"); !r) return std::unexpected(std::move(r.error()));
+    } else if (auto r = bind<SlurmExecutorSettings>(cfg, "executor"); !r) {
+      return std::unexpected(std::move(r.error()));
+    }
+  }
+  return {};
+}
+
+}  // namespace speedrunner::config

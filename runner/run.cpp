@@ -1,0 +1,204 @@
+// `speedrun [--config-dir DIR] [OVERRIDE...]` and `speedrun resume RUN_DIR
+// [OVERRIDE...]`: compose (or reload) the config, bind each group's typed
+// settings, save the resolved config in the run directory, and run the job.
+#include "commands.hpp"
+#include "job.hpp"
+
+#include <speedrunner/config/bind.hpp>
+#include <speedrunner/config/compose.hpp>
+#include <speedrunner/config/run_config.hpp>
+#include <speedrunner/config/secrets.hpp>
+#include <speedrunner/config/settings.hpp>
+#include <speedrunner/knowledge/knowledge.hpp>
+#include <speedrunner/llm/config.hpp>
+
+#include <cstdio>
+
+namespace speedrun {
+namespace {
+
+namespace cfg = speedrunner::config;
+namespace sr = speedrunner;
+namespace fs = std::filesystem;
+using sr::Result;
+
+int report(std::string_view command, const sr::Error& e) {
+  std::fprintf(stderr, "speedrun%s%.*s: %s\n", command.empty() ? "" : " ", int(command.size()), command.data(),
+               e.message().c_str());
+  return int(e.code);
+}
+
+// A relative path as the config wrote it: from the working directory, else
+// from the source tree the built-in config belongs to (running from elsewhere).
+fs::path locate(const fs::path& p) {
+  std::error_code ec;
+  if (p.is_absolute() || fs::exists(p, ec)) return p;
+  fs::path beside = cfg::builtin_config_dir().parent_path() / p;
+  return fs::exists(beside, ec) ? beside : p;
+}
+
+template <class T>
+Result<T> group(const cfg::json::object& c, std::string_view key) {
+  return cfg::bind<T>(c, key);
+}
+
+Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& run_dir) {
+  JobSettings s;
+  auto run = group<cfg::RunSettings>(c, "");
+  if (!run) return std::unexpected(run.error());
+  auto science = group<cfg::ScienceRunnerSettings>(c, "science_runner");
+  if (!science) return std::unexpected(science.error());
+  auto task = group<cfg::TaskSettings>(c, "task");
+  if (!task) return std::unexpected(task.error());
+  auto executor = group<cfg::ExecutorSettings>(c, "executor");
+  if (!executor) return std::unexpected(executor.error());
+
+  // ---- search
+  const auto& sc = *science;
+  s.search = sc.strategy == cfg::SearchStrategy::bon ? "bon" : "aide";
+  s.bon = {.n_initial_hypotheses = sc.n_initial_hypotheses, .n_hypotheses = sc.n_hypotheses,
+           .debug_prob = sc.debug_prob, .max_bug_depth = sc.max_bug_depth};
+  s.aide = {.drafts = sc.n_initial_hypotheses, .debug_prob = sc.debug_prob, .n_hypotheses = sc.n_hypotheses,
+            .max_bug_depth = sc.max_bug_depth};
+  s.ideator_max_attempts = 1 + sc.max_retries;
+  s.control.n_iterations = run->n_iterations;
+  s.control.max_n_nodes = sc.max_n_nodes;
+  s.control.seed = run->seed;
+  if (run->budget.max_usd) s.budget_usd = s.control.budget_usd = *run->budget.max_usd;
+  if (run->budget.max_hours) s.control.wall_clock_s = *run->budget.max_hours * 3600.0;
+
+  // ---- ideator and coder: the group's option name is the policy's config name
+  const auto* choices = c.if_contains(cfg::choices_key);
+  auto choice = [&](std::string_view g) -> std::string {
+    if (choices && choices->is_object())
+      if (const auto* v = choices->as_object().if_contains(g); v && v->is_string()) return std::string(v->as_string());
+    return {};
+  };
+  s.ideator = choice("ideator");
+  if (const auto* coder = c.if_contains("coder"); coder && coder->is_object()) {
+    if (const auto* f = coder->as_object().if_contains("edit_format"); f && f->is_string())
+      s.edit_format = std::string(f->as_string());
+    if (const auto* r = coder->as_object().if_contains("max_reflections"); r && r->is_int64())
+      s.max_reflections = static_cast<int>(r->as_int64());
+  }
+  s.prompt_dir = cfg::builtin_config_dir() / "prompts";
+
+  // ---- executor
+  if (executor->kind == cfg::ExecutorKind::slurm) {
+    auto slurm = group<cfg::SlurmExecutorSettings>(c, "executor");
+    if (!slurm) return std::unexpected(slurm.error());
+    const auto& e = *slurm;
+    s.executor = "slurm";
+    s.slurm.max_parallel = e.max_parallel;
+    s.slurm.partition = e.partition.value_or("");
+    s.slurm.account = e.account.value_or("");
+    s.slurm.qos = e.qos.value_or("");
+    s.slurm.job_name = e.job_name;
+    s.slurm.nodes = e.nodes;
+    s.slurm.tasks_per_node = e.tasks_per_node;
+    s.slurm.gpus_per_node = e.gpus_per_node;
+    s.slurm.cpus_per_task = e.cpus_per_task;
+    s.slurm.job_ttl = std::chrono::minutes(static_cast<int>(e.job_ttl_minutes));
+    s.slurm.poll_interval = std::chrono::milliseconds(static_cast<long>(static_cast<double>(e.poll_interval_s) * 1000));
+    s.slurm.requeue_preempted = e.requeue_preempted;
+    s.slurm.extra_sbatch_lines = e.extra_sbatch_lines;
+    for (const auto& [k, v] : e.env) s.slurm.env.emplace_back(k, v);
+    s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(e.log_tail_chars));
+  } else {
+    auto local = group<cfg::LocalExecutorSettings>(c, "executor");
+    if (!local) return std::unexpected(local.error());
+    s.executor = "local";
+    s.local.slots = local->max_parallel;
+    for (int g : local->gpus) s.local.gpus.push_back(std::to_string(g));
+    s.local.gpus_per_slot = local->gpus_per_job;
+    s.local.kill_grace = std::chrono::milliseconds(static_cast<long>(local->kill_grace_s * 1000));
+    s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(local->log_tail_chars));
+  }
+
+  // ---- task
+  const auto& t = *task;
+  s.task.name = t.name;
+  s.task.description = t.description;
+  s.task.code_instructions = t.code_instructions;
+  s.task.template_dir = locate(t.template_dir);
+  s.task.files = t.entry_files;
+  s.task.launch_command = t.launch_command;
+  for (const auto& [k, v] : t.env) s.task.env.emplace_back(k, v);
+  s.task.timeout = std::chrono::milliseconds(static_cast<long>(t.time_limit_s * 1000));
+  for (const auto& [name, type] : t.metrics)
+    s.task.metrics.metrics.push_back({name, type == cfg::MetricType::duration ? sr::metrics::Unit::ms : sr::metrics::Unit::none,
+                                      type == cfg::MetricType::integer});
+  s.task.metrics.selection = t.selection.metric;
+  s.task.metrics.lower_is_better = t.selection.direction == cfg::Direction::lower;
+  s.task.metrics.at_most = t.metrics_at_most;
+  s.task.metrics.at_least = t.metrics_at_least;
+  if (!t.metrics.contains(t.selection.metric))
+    return sr::fail("task.selection.metric: \"" + t.selection.metric + "\" is not one of task.metrics",
+                    "add it to task.metrics or select one of them");
+  if (const auto* ws = c.if_contains("workspace"); ws && ws->is_object())
+    if (auto ignore = group<std::vector<std::string>>(c, "workspace.ignore")) s.task.ignore = *ignore;
+  s.task.ignore.push_back("llm_cache");
+  std::vector<std::string> hints;
+  for (const auto& p : run->knowledge_src_paths) hints.push_back(p);
+  auto knowledge = sr::knowledge::render_for_agents({hints, run->knowledge_pass_to_coder});
+  if (!knowledge) return std::unexpected(knowledge.error());
+  s.task.knowledge = knowledge->ideator;
+  s.task.knowledge_for_coder = run->knowledge_pass_to_coder;
+
+  // ---- model (its key from secrets or the environment; never written anywhere)
+  const auto* model = c.if_contains("model");
+  if (model == nullptr) return sr::fail("the config has no model group", "pick one: model=replay, model=o3_mini, ...");
+  auto mc = sr::llm::model_config_from_json(*model, "model");
+  if (!mc) return std::unexpected(mc.error());
+  s.model = std::move(*mc);
+  s.model.label = choice("model");
+  if (!s.model.api_key_env.empty())
+    if (auto key = cfg::api_key(c, s.model.api_key_env)) s.model.api_key = *key;
+  if (!s.model.transcript.empty()) s.model.transcript = locate(s.model.transcript).string();
+
+  s.run_dir = run_dir;
+  return s;
+}
+
+Result<fs::path> run_dir_of(const cfg::json::object& c) {
+  auto ws = group<cfg::WorkspaceSettings>(c, "workspace");
+  if (!ws) return std::unexpected(ws.error());
+  if (ws->root.empty()) return sr::fail("workspace.root is empty", "set workspace.root=workspaces/my_run");
+  return fs::path(ws->root);
+}
+
+}  // namespace
+
+int run_command(std::span<const std::string_view> args) {
+  auto cl = cfg::parse_command_line(args);
+  if (!cl) return report("", cl.error());
+  auto c = cfg::load(*cl);
+  if (!c) return report("", c.error());
+  auto dir = run_dir_of(*c);
+  if (!dir) return report("", dir.error());
+  std::error_code ec;
+  if (fs::exists(*dir / "journal.json", ec))
+    return report("", sr::Error{dir->string() + " already holds a run",
+                                "resume it with `speedrun resume " + dir->string() + "`, or set workspace.root"});
+  auto job = job_from_config(*c, *dir);
+  if (!job) return report("", job.error());
+  if (auto saved = cfg::save_resolved(*dir, *c); !saved) return report("", saved.error());
+  return run_job(*job);
+}
+
+int resume_command(std::span<const std::string_view> args) {
+  if (args.empty() || args[0].starts_with("-"))
+    return report("resume", sr::Error{"which run? no run directory given", "speedrun resume RUN_DIR [OVERRIDE...]"});
+  const fs::path dir(args[0]);
+  auto cl = cfg::parse_command_line(args.subspan(1));
+  if (!cl) return report("resume", cl.error());
+  auto c = cfg::load_for_resume(dir, cl->overrides, cfg::search_path_for(*cl));
+  if (!c) return report("resume", c.error());
+  auto job = job_from_config(*c, dir);
+  if (!job) return report("resume", job.error());
+  job->resume = true;
+  if (auto saved = cfg::save_resolved(dir, *c); !saved) return report("resume", saved.error());
+  return run_job(*job);
+}
+
+}  // namespace speedrun
