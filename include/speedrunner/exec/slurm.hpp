@@ -130,8 +130,8 @@ class Slurm {
     if (run.status != 0) {
       std::string why(detail::trim(run.err.empty() ? run.out : run.err));
       return fail("Slurm refused the job for " + spec.name + ": " + (why.empty() ? "sbatch exit status " + std::to_string(run.status) : why),
-                  "check executor.partition, account, qos, gpus_per_node, cpus_per_task, mem and job_ttl_minutes "
-                  "against `sinfo` and the cluster's limits (the script is " + script_path.string() + ")");
+                  "check executor.partition, account, qos, gpus_per_node, cpus_per_task, job_ttl_minutes and "
+                  "extra_sbatch_lines against `sinfo` and the cluster's limits (the script is " + script_path.string() + ")");
     }
     auto id = detail::parse_sbatch_id(run.out);
     if (!id)
