@@ -17,6 +17,9 @@ struct Subcommand {
   Command run;
 };
 
+// The commands, each in runner/<name>.cpp.
+int cancel_command(std::span<const std::string_view> args);
+
 // Defined in main.cpp: the table of all subcommands, in help order.
 std::span<const Subcommand> subcommands();
 

@@ -35,7 +35,7 @@ using Model = sr::llm::AnyModel;
 constexpr auto search_policies = hana::tuple_t<sr::search::Aide, sr::search::BoN>;
 constexpr auto ideators = hana::tuple_t<sr::ideate::Llm<Model>, sr::ideate::Dummy>;
 constexpr auto edit_formats = hana::tuple_t<sr::code::SearchReplace, sr::code::WholeFile, sr::code::UnifiedDiff>;
-constexpr auto executors = hana::tuple_t<sr::exec::Local>;
+constexpr auto executors = hana::tuple_t<sr::exec::Local, sr::exec::Slurm>;
 
 template <class T>
 constexpr std::string_view name_of() {
@@ -62,6 +62,12 @@ template <class Search>
 Search make_search(const JobSettings& s) {
   if constexpr (std::is_same_v<Search, sr::search::BoN>) return s.bon;
   else return s.aide;
+}
+
+template <class Executor>
+Executor make_executor(const JobSettings& s) {
+  if constexpr (std::is_same_v<Executor, sr::exec::Slurm>) return Executor(s.slurm);
+  else return Executor(s.local);
 }
 
 template <class Ideator>
@@ -187,17 +193,18 @@ int run_job(const JobSettings& settings) {
   auto result = dispatch(search_policies, "science_runner", s.search, [&](auto search_type) {
     return dispatch(ideators, "ideator", s.ideator, [&](auto ideator_type) {
       return dispatch(edit_formats, "coder.edit_format", s.edit_format, [&](auto format_type) {
-        return dispatch(executors, "executor", s.executor, [&](auto) -> sr::Result<int> {
+        return dispatch(executors, "executor", s.executor, [&](auto executor_type) -> sr::Result<int> {
           using Search = typename decltype(search_type)::type;
           using Ideator = typename decltype(ideator_type)::type;
           using Format = typename decltype(format_type)::type;
+          using Executor = typename decltype(executor_type)::type;
           using Coder = sr::code::AiderCoder<Model, Format>;
           auto ideator = make_ideator<Ideator>(s, model);
           if (!ideator) return std::unexpected(ideator.error());
           sr::code::AiderOptions coder_options;
           coder_options.max_reflections = s.max_reflections;
-          sr::Runner<Search, Ideator, Coder> runner(make_search<Search>(s), std::move(*ideator),
-                                                    Coder(model, Format{}, coder_options), sr::exec::Local(s.local),
+          sr::Runner<Search, Ideator, Coder, Executor> runner(make_search<Search>(s), std::move(*ideator),
+                                                    Coder(model, Format{}, coder_options), make_executor<Executor>(s),
                                                     s.task, s.control, make_hooks(s, model, progress));
           if (s.resume) {
             if (auto j = sr::workspace::Journal::load(s.run_dir / "journal.json"))

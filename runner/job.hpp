@@ -4,6 +4,7 @@
 #pragma once
 
 #include <speedrunner/exec/local.hpp>
+#include <speedrunner/exec/slurm.hpp>
 #include <speedrunner/llm/config.hpp>
 #include <speedrunner/runner/task.hpp>
 #include <speedrunner/search/aide.hpp>
@@ -27,6 +28,7 @@ struct JobSettings {
   int ideator_max_attempts = 3;
   int max_reflections = 3;
   speedrunner::exec::LocalOptions local;
+  speedrunner::exec::SlurmOptions slurm;
 
   speedrunner::Task task;
   speedrunner::RunControl control;

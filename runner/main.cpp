@@ -33,6 +33,7 @@ constexpr std::string_view overview =
 std::array table{
     Subcommand{"resume", "resume RUN_DIR [OVERRIDE...]", "continue a stopped run (raise n_iterations, budget.*)",
                resume_command},
+    Subcommand{"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
     Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
     Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
                "FSR of finished NanoGPT speedrun runs, per record and the mean", report},

@@ -94,17 +94,36 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   s.prompt_dir = cfg::builtin_config_dir() / "prompts";
 
   // ---- executor
-  if (executor->kind != cfg::ExecutorKind::local)
-    return sr::fail("executor=slurm is not available in this build yet",
-                    "use executor=local (the Slurm executor is its own piece of work)");
-  auto local = group<cfg::LocalExecutorSettings>(c, "executor");
-  if (!local) return std::unexpected(local.error());
-  s.executor = "local";
-  s.local.slots = local->max_parallel;
-  for (int g : local->gpus) s.local.gpus.push_back(std::to_string(g));
-  s.local.gpus_per_slot = local->gpus_per_job;
-  s.local.kill_grace = std::chrono::milliseconds(static_cast<long>(local->kill_grace_s * 1000));
-  s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(local->log_tail_chars));
+  if (executor->kind == cfg::ExecutorKind::slurm) {
+    auto slurm = group<cfg::SlurmExecutorSettings>(c, "executor");
+    if (!slurm) return std::unexpected(slurm.error());
+    const auto& e = *slurm;
+    s.executor = "slurm";
+    s.slurm.max_parallel = e.max_parallel;
+    s.slurm.partition = e.partition.value_or("");
+    s.slurm.account = e.account.value_or("");
+    s.slurm.qos = e.qos.value_or("");
+    s.slurm.job_name = e.job_name;
+    s.slurm.nodes = e.nodes;
+    s.slurm.tasks_per_node = e.tasks_per_node;
+    s.slurm.gpus_per_node = e.gpus_per_node;
+    s.slurm.cpus_per_task = e.cpus_per_task;
+    s.slurm.job_ttl = std::chrono::minutes(static_cast<int>(e.job_ttl_minutes));
+    s.slurm.poll_interval = std::chrono::milliseconds(static_cast<long>(static_cast<double>(e.poll_interval_s) * 1000));
+    s.slurm.requeue_preempted = e.requeue_preempted;
+    s.slurm.extra_sbatch_lines = e.extra_sbatch_lines;
+    for (const auto& [k, v] : e.env) s.slurm.env.emplace_back(k, v);
+    s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(e.log_tail_chars));
+  } else {
+    auto local = group<cfg::LocalExecutorSettings>(c, "executor");
+    if (!local) return std::unexpected(local.error());
+    s.executor = "local";
+    s.local.slots = local->max_parallel;
+    for (int g : local->gpus) s.local.gpus.push_back(std::to_string(g));
+    s.local.gpus_per_slot = local->gpus_per_job;
+    s.local.kill_grace = std::chrono::milliseconds(static_cast<long>(local->kill_grace_s * 1000));
+    s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(local->log_tail_chars));
+  }
 
   // ---- task
   const auto& t = *task;

@@ -35,6 +35,7 @@
 #include <speedrunner/exec/executor.hpp>
 #include <speedrunner/exec/local.hpp>
 #include <speedrunner/exec/log.hpp>
+#include <speedrunner/exec/slurm.hpp>
 #include <speedrunner/ideate/dummy.hpp>
 #include <speedrunner/ideate/ideator.hpp>
 #include <speedrunner/ideate/llm.hpp>

@@ -29,7 +29,7 @@ struct JobSpec {
   metrics::WatchRules watch{};                // early abort while the log streams
 };
 
-// Opaque to the runner: "local:<pid>", "slurm:<job id>".
+// Opaque to the runner: "local:<pid>", "slurm:<job id>" (exec/slurm.hpp).
 struct JobHandle {
   std::string ref{};
 };
@@ -48,12 +48,18 @@ struct JobResult {
   double wall_s = 0;
   std::filesystem::path stdout_path{}, stderr_path{};
   std::string placement{};                    // where it ran: "slot 1, CUDA_VISIBLE_DEVICES=2,3"
+  // How a scheduler says it ended when the exit status does not tell:
+  // "node failure (Slurm NODE_FAIL)", "out of memory (Slurm OUT_OF_MEMORY)".
+  std::string ended{};
 
-  [[nodiscard]] bool succeeded() const { return exit_code == 0 && !timed_out && aborted.empty(); }
+  [[nodiscard]] bool succeeded() const {
+    return exit_code == 0 && !timed_out && aborted.empty() && ended.empty();
+  }
   // "exit status 1", "timed out after 60 s", "stopped early: val_loss is nan at step 40".
   [[nodiscard]] std::string describe() const {
     if (!aborted.empty()) return "stopped early: " + aborted;
     if (timed_out) return "timed out after " + std::to_string(static_cast<long>(wall_s)) + " s";
+    if (!ended.empty()) return ended;
     // A shell reports a child killed by signal N as 128 + N.
     if (exit_code && *exit_code > 128 && *exit_code < 128 + 65)
       return "exit status " + std::to_string(*exit_code) + " (" + signal_name(*exit_code - 128) + ")";
