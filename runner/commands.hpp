@@ -17,22 +17,23 @@ struct Subcommand {
   Command run;
 };
 
-// The commands, each in runner/<name>.cpp.
-int cancel_command(std::span<const std::string_view> args);
-
 // Defined in main.cpp: the table of all subcommands, in help order.
 std::span<const Subcommand> subcommands();
 
-// `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (runner/cfg.cpp): prints
-// the resolved config; `args` are the arguments without "--cfg".
-int print_config(std::span<const std::string_view> args);
-
-// `speedrun report RUN_DIR...` (runner/report.cpp): FSR per run, per record and overall.
-int report(std::span<const std::string_view> args);
-// `speedrun [--config-dir DIR] [OVERRIDE...]` (runner/run.cpp): a new run; no
+// The commands, each in its own file under runner/.
+// `speedrun [--config-dir DIR] [OVERRIDE...]` (run.cpp): a new run; no
 // arguments run the default config, the offline demo.
 int run_command(std::span<const std::string_view> args);
-// `speedrun resume RUN_DIR [OVERRIDE...]` (runner/run.cpp).
+// `speedrun resume RUN_DIR [OVERRIDE...]` (run.cpp).
 int resume_command(std::span<const std::string_view> args);
+// `speedrun cancel RUN_DIR` (cancel.cpp): stops the run's queued and running jobs.
+int cancel_command(std::span<const std::string_view> args);
+// `speedrun data build|mini|check ...` (data.cpp).
+int data_command(std::span<const std::string_view> args);
+// `speedrun report RUN_DIR...` (report.cpp): FSR per run, per record and overall.
+int report_command(std::span<const std::string_view> args);
+// `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (cfg.cpp): prints the
+// resolved config; `args` are the arguments without "--cfg".
+int print_config(std::span<const std::string_view> args);
 
 }  // namespace speedrun

@@ -177,9 +177,11 @@ int run_job(const JobSettings& settings) {
     }
     s.model.transcript = *rest;
   }
-  auto budget = std::make_shared<sr::llm::Budget>(sr::llm::BudgetLimits{s.budget_usd, std::nullopt});
+  auto budget = std::make_shared<sr::llm::Budget>(sr::llm::BudgetLimits{s.budget_usd, s.budget_tokens});
   sr::llm::RunModelOptions model_options;
   model_options.budget = budget;
+  model_options.cache = s.cache;
+  model_options.cache_dir = s.cache_dir;
   model_options.log_dir = s.run_dir;
   auto made = sr::llm::make_run_model(s.model, model_options);
   if (!made) {

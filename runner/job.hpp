@@ -5,6 +5,7 @@
 
 #include <speedrunner/exec/local.hpp>
 #include <speedrunner/exec/slurm.hpp>
+#include <speedrunner/llm/cached.hpp>
 #include <speedrunner/llm/config.hpp>
 #include <speedrunner/runner/task.hpp>
 #include <speedrunner/search/aide.hpp>
@@ -34,6 +35,9 @@ struct JobSettings {
   speedrunner::RunControl control;
   speedrunner::llm::ModelConfig model;
   std::optional<double> budget_usd;
+  std::optional<std::int64_t> budget_tokens;
+  speedrunner::llm::CacheMode cache = speedrunner::llm::CacheMode::off;
+  std::filesystem::path cache_dir;
   std::filesystem::path prompt_dir = "config/prompts";
 
   std::filesystem::path run_dir;

@@ -13,8 +13,6 @@
 
 namespace speedrun {
 
-int data_command(std::span<const std::string_view> args);  // data.cpp
-
 namespace {
 
 constexpr std::string_view overview =
@@ -36,7 +34,7 @@ std::array table{
     Subcommand{"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
     Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
     Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
-               "FSR of finished NanoGPT speedrun runs, per record and the mean", report},
+               "FSR of finished NanoGPT speedrun runs, per record and the mean", report_command},
 };
 
 void print_help() {
@@ -44,7 +42,7 @@ void print_help() {
   if (!table.empty()) {
     std::puts("\nCommands:");
     for (const auto& c : table)
-      std::printf("  %-44.*s %.*s\n", int(c.usage.size()), c.usage.data(), int(c.summary.size()),
+      std::printf("  %-48.*s %.*s\n", int(c.usage.size()), c.usage.data(), int(c.summary.size()),
                   c.summary.data());
   }
   std::puts("\nDocumentation: README.md in the source tree.");

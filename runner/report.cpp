@@ -38,7 +38,7 @@ int usage_error(const std::string& what) {
 
 }  // namespace
 
-int report(std::span<const std::string_view> args) {
+int report_command(std::span<const std::string_view> args) {
   std::vector<fs::path> run_dirs;
   fs::path templates;
   int k = 1;

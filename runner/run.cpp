@@ -74,8 +74,13 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   s.control.n_iterations = run->n_iterations;
   s.control.max_n_nodes = sc.max_n_nodes;
   s.control.seed = run->seed;
-  if (run->budget.max_usd) s.budget_usd = s.control.budget_usd = *run->budget.max_usd;
-  if (run->budget.max_hours) s.control.wall_clock_s = *run->budget.max_hours * 3600.0;
+  if (run->budget.usd) s.budget_usd = s.control.budget_usd = *run->budget.usd;
+  if (run->budget.hours) s.control.wall_clock_s = *run->budget.hours * 3600.0;
+  if (run->budget.tokens) s.budget_tokens = std::int64_t(*run->budget.tokens);
+  auto cache = sr::llm::parse_cache_mode(run->llm.cache);
+  if (!cache) return std::unexpected(cache.error());
+  s.cache = *cache;
+  s.cache_dir = run->llm.cache_dir;
 
   // ---- ideator and coder: the group's option name is the policy's config name
   const auto* choices = c.if_contains(cfg::choices_key);

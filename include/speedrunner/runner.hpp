@@ -201,9 +201,9 @@ class Runner {
           Node& n = journal_.at(preparing.front());
           auto step = prepare(n);
           if (!step) {
-            const bool budget = step.error().code == ExitCode::budget;
-            if (!budget) error = step.error();
-            halt(budget ? budget_stop() : Stop{step.error().what, step.error().code});
+            // a model refused by the run's budget (money or tokens) says which limit and by how much
+            if (step.error().code != ExitCode::budget) error = step.error();
+            halt(Stop{step.error().what, step.error().code});
           } else {
             if (n.phase == Phase::coded) {
               preparing.pop_front();

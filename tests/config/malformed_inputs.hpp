@@ -53,16 +53,16 @@ inline std::vector<std::string> malformed_overrides(int count, unsigned seed) {
   auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
   const std::vector<std::string> valid{
       "n_iterations=5", "science_runner.debug_prob=0.25", "task=collatz", "model=replay",
-      "knowledge_src_paths=[a,b]", "budget={\"max_usd\": 1}", "+extra.key='x'", "~task.env",
+      "knowledge_src_paths=[a,b]", "budget={\"usd\": 1}", "+extra.key='x'", "~task.env",
       "executor.gpus=[0,1]", "workspace.ignore=[a]"};
   const std::vector<std::string> broken{
       "n_iterations=[1,2",   "n_iterations=five",  "science_runner.debug_prob=half",
       "science_runner.debug_prob=1.5", "task=colatz", "modle=replay", "model=",
-      "knowledge_src_paths=[a,,", "budget={\"max_usd\": }", "+n_iterations=3",
+      "knowledge_src_paths=[a,,", "budget={\"usd\": }", "+n_iterations=3",
       "~nothing.here", "a..b=1", "=3", "noequals", "~", "++=1", "executor.gpus=[0,[1]",
       "workspace.root=${task.nmae}", "workspace.root=${env:UNSET_VAR_SR}", "workspace.root=${a",
       "seed=-1", "executor.kind=cloud", "task.selection.direction=up", "n_iterations.x=1",
-      "executor.max_parallel=0", "science_runner=bom", "task=../task/collatz", "budget.max_usd=-1",
+      "executor.max_parallel=0", "science_runner=bom", "task=../task/collatz", "budget.usd=-1",
       "workspace.root=${now:}", "task.metrics.runtime=seconds"};
   std::vector<std::string> out;
   for (int i = 0; i < count; ++i) {

@@ -32,7 +32,7 @@ TEST_CASE("resolved -> saved -> resumed gives the same config", "[config][run_co
   TempDir run("sr-run");
   for (std::vector<std::string> overrides :
        {std::vector<std::string>{}, {"task=nanogpt_speedrun/default", "task.track=fineweb", "science_runner=scaffold/forest"},
-        {"executor=slurm", "budget.max_usd=10", "+extra={\"a\": [1, 2.5]}"}}) {
+        {"executor=slurm", "budget.usd=10", "+extra={\"a\": [1, 2.5]}"}}) {
     auto original = composed(overrides);
     auto saved = cfg::save_resolved(run.path(), original);
     REQUIRE(saved.has_value());
@@ -76,13 +76,13 @@ TEST_CASE("resume may raise n_iterations and change budgets", "[config][run_conf
   TempDir run("sr-run");
   auto original = composed();
   REQUIRE(cfg::save_resolved(run.path(), original).has_value());
-  std::vector<std::string> more{"n_iterations=9", "budget.max_usd=4.5", "budget.max_hours=${env:HOURS,2}"};
+  std::vector<std::string> more{"n_iterations=9", "budget.usd=4.5", "budget.hours=${env:HOURS,2}"};
   auto r = cfg::load_for_resume(run.path(), more, shipped(), fixed_resolve(env));
   INFO((r ? std::string() : r.error().message()));
   REQUIRE(r.has_value());
   CHECK(r->at("n_iterations") == value(9));
-  CHECK(r->at("budget").at("max_usd") == value(4.5));
-  CHECK(r->at("budget").at("max_hours") == value("2"));
+  CHECK(r->at("budget").at("usd") == value(4.5));
+  CHECK(r->at("budget").at("hours") == value("2"));
   std::vector<std::string> same{"n_iterations=5"};
   CHECK(cfg::load_for_resume(run.path(), same, shipped(), fixed_resolve(env)).has_value());
 }

@@ -54,13 +54,13 @@ TEST_CASE("science runners and scaffold presets carry the benchmark's settings",
 }
 
 TEST_CASE("run-level settings bind from the top of the tree", "[config][settings]") {
-  auto c = compose({"n_iterations=12", "budget.max_usd=2.5", "seed=7",
+  auto c = compose({"n_iterations=12", "budget.usd=2.5", "seed=7",
                     "knowledge_src_paths=[data/nanogpt_speedrun_knowledge_in_levels/record_1/level_1_*.txt]"});
   auto run = cfg::bind<cfg::RunSettings>(c, "").value();
   CHECK(run.n_iterations == 12);
   CHECK(run.seed == 7u);
-  CHECK(*run.budget.max_usd == 2.5);
-  CHECK_FALSE(run.budget.max_hours.has_value());
+  CHECK(*run.budget.usd == 2.5);
+  CHECK_FALSE(run.budget.hours.has_value());
   CHECK(run.knowledge_src_paths ==
         std::vector<std::string>{"data/nanogpt_speedrun_knowledge_in_levels/record_1/level_1_*.txt"});
   CHECK(run.workspace.root.starts_with("workspaces/collatz_"));

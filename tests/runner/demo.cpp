@@ -10,6 +10,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -118,4 +119,58 @@ TEST_CASE("a task's abort rules are bound from the config with errors naming the
   CHECK(r.output.find("task.abort_rules") != std::string::npos);
   CHECK(r.output.find("from_step") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(tmp.path() / "run"));
+}
+
+TEST_CASE("llm.cache=record keeps every answer; llm.cache=replay answers from it and stops at a miss",
+          "[runner][cli][demo][cache]") {
+  TempDir tmp;
+  const auto cache = tmp.path() / "cache";
+  const std::string base = "cd " + tmp.path().string() + " && " + speedrun_exe() +
+                           " llm.cache_dir=" + cache.string();
+  auto first = run_shell(base + " llm.cache=record workspace.root=" + (tmp.path() / "run1").string());
+  REQUIRE(first.status == 0);
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(cache)) ++entries;
+  CHECK(entries > 0);
+
+  // The transcript is swapped for one useless answer, so every real answer must come from the
+  // cache. The prompts of later iterations carry measured runtimes, which differ between runs:
+  // the first miss stops the run cleanly (exit 2, resumable) instead of marking nodes buggy.
+  const auto useless = tmp.path() / "useless.jsonl";
+  { std::ofstream(useless) << "{\"answer\": \"not an answer any agent accepts\"}\n"; }
+  const auto run2 = tmp.path() / "run2";
+  auto second = run_shell(base + " llm.cache=replay model.transcript=" + useless.string() +
+                          " workspace.root=" + run2.string());
+  INFO(second.output);
+  auto j1 = ws::Journal::load(tmp.path() / "run1" / "journal.json");
+  auto j2 = ws::Journal::load(run2 / "journal.json");
+  REQUIRE(j1);
+  REQUIRE(j2);
+  // the first iteration's prompts (drafts from v_0) are identical, so their answers replay
+  REQUIRE(j2->nodes.size() >= 6);
+  for (std::size_t i = 1; i <= 5; ++i) CHECK(j1->nodes[i].hypothesis == j2->nodes[i].hypothesis);
+  for (const auto& n : j2->nodes) CHECK(n.reason.find("llm cache") == std::string::npos);
+  if (second.status != 0) {
+    CHECK(second.status == 2);
+    CHECK(second.output.find("no recorded answer for key") != std::string::npos);
+    CHECK(second.output.find("stopped (resume it after fixing this)") != std::string::npos);
+  }
+}
+
+TEST_CASE("budget.tokens stops the run cleanly before a call that would pass it, and says so",
+          "[runner][cli][demo][budget]") {
+  TempDir tmp;
+  auto r = run_shell("cd " + tmp.path().string() + " && " + speedrun_exe() +
+                     " budget.tokens=100 workspace.root=" + (tmp.path() / "run").string());
+  CHECK(r.status == 3);
+  CHECK(r.output.find("over budget.tokens = 100") != std::string::npos);
+  CHECK(r.output.find("resume with: speedrun resume") != std::string::npos);
+  CHECK(std::filesystem::exists(tmp.path() / "run" / "journal.json"));
+
+  auto bad = run_shell(speedrun_exe() + " budget.tokens=-1");
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("budget.tokens: expected an integer >= 0, got -1") != std::string::npos);
+  auto mode = run_shell(speedrun_exe() + " llm.cache=sometimes");
+  CHECK(mode.status == 2);
+  CHECK(mode.output.find("llm.cache: unknown value \"sometimes\"") != std::string::npos);
 }

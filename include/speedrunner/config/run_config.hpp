@@ -52,11 +52,12 @@ inline constexpr std::string_view saved_config_name = "config.json";
   return target;
 }
 
-// Keys a resume may change: more iterations, other budgets, other keys.
-// Everything else (task, groups, search settings, seed, workspace) was used
+// Keys a resume may change: more iterations, other budgets, other keys, the
+// answer cache (replaying what a run recorded changes no node). Everything else (task, groups, search settings, seed, workspace) was used
 // to make the nodes already in the journal.
 [[nodiscard]] inline bool resume_may_change(std::string_view path) {
   if (path == "budget" || path.starts_with("budget.")) return true;
+  if (path == "llm" || path.starts_with("llm.")) return true;
   if (path == "secrets" || path.starts_with("secrets.")) return true;
   for (const auto& seg : split_path(path))
     if (is_secret_key(seg)) return true;
@@ -171,7 +172,7 @@ inline void find_redacted(const json::value& v, const std::string& path, std::ve
     if (resume_may_change(path)) continue;
     return fail(where + ": " + path + " cannot change on resume (was " + was + ", asked " + now +
                     "): the run's finished nodes were made with the old value",
-                "start a new run for other settings; a resume may raise n_iterations and change budget.* and secrets");
+                "start a new run for other settings; a resume may raise n_iterations and change budget.*, llm.* and secrets");
   }
 
   std::vector<std::string> still_redacted;

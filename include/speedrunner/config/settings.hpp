@@ -16,11 +16,20 @@
 
 namespace speedrunner::config {
 
-// Money and wall-clock limits of a run; null means no limit.
+// Money, token and wall-clock limits of a run; null means no limit.
 struct Budget {
   BOOST_HANA_DEFINE_STRUCT(Budget,
-    (std::optional<NonNegative<double>>, max_usd),     // stop before model spend passes this
-    (std::optional<NonNegative<double>>, max_hours));  // stop after this much wall-clock time
+    (std::optional<NonNegative<double>>, usd),             // stop before model spend passes this
+    (std::optional<NonNegative<std::int64_t>>, tokens),    // stop before model tokens (in + out) pass this
+    (std::optional<NonNegative<double>>, hours));          // stop after this much wall-clock time
+};
+
+// Model answers kept on disk (llm::Cached): `record` stores every answer,
+// `replay` answers only from the store (a miss is an error), `off` neither.
+struct LlmSettings {
+  BOOST_HANA_DEFINE_STRUCT(LlmSettings,
+    (std::string, cache),       // off | record | replay, checked by llm::parse_cache_mode
+    (std::string, cache_dir));  // shared by runs, so a re-run can pay nothing
 };
 
 // Where a run lives: `root` is the run directory (journal.json, config.json,
@@ -40,6 +49,7 @@ struct RunSettings {
     (NonNegative<int>, n_iterations),        // search iterations; the first is the batch of initial drafts
     (std::uint64_t, seed),                   // seeds the search; same seed + replayed model = same tree
     (Budget, budget),
+    (LlmSettings, llm),
     (WorkspaceSettings, workspace),
     (std::vector<std::string>, knowledge_src_paths),  // hint files (globs) given to the ideator
     (bool, knowledge_pass_to_coder));        // also show the hints to the coder

@@ -71,10 +71,12 @@ class Cached {
     const auto file = entry_path(key);
     if (std::filesystem::exists(file)) return load(file);
     if (mode_ == CacheMode::replay)
+      // not this node's fault: the run stops (resumable, e.g. with llm.cache=record) instead of
+      // marking nodes buggy for a missing recording
       return fail("llm cache: no recorded answer for key " + key + " (model " + name_ + ") in " + dir_.string(),
-                  "run once with llm.cache=record to fill the cache, or use llm.cache=off; a changed prompt, "
-                  "model or parameter gives a new key",
-                  ExitCode::failure);
+                  "resume with llm.cache=record to go on paying from here, or use llm.cache=off; a changed "
+                  "prompt, model or parameter gives a new key",
+                  ExitCode::usage);
     auto out = model_.complete(request);
     if (out) {
       // The answer is paid for: hand it on even when the cache cannot keep it.
