@@ -105,6 +105,29 @@ sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
     }
     return out;
   };
+  if (s.summarize_runs) {
+    // the model's reading of each finished run becomes its outcome line, which
+    // the ideator sees in the history; its cost is the node's
+    const auto& c = s.task.metrics;
+    std::string goal = c.selection + " " + (c.lower_is_better ? "lower" : "higher") + " is better";
+    for (const auto& [k, v] : c.at_most) goal += "; " + k + " <= " + sr::metrics::format_number(v);
+    for (const auto& [k, v] : c.at_least) goal += "; " + k + " >= " + sr::metrics::format_number(v);
+    hooks.analyse = [shared, description = s.task.description, goal](const sr::workspace::Node& n,
+                                                                     std::string_view log) -> sr::Result<sr::Analysis> {
+      const auto usage0 = shared->agent().usage();
+      const double usd0 = shared->agent().cost_usd();
+      auto read = shared->summarize({.task_description = description, .goal = goal, .log = std::string(log),
+                                     .exit_status = n.exit_code.value_or(-1), .timed_out = n.timed_out});
+      if (!read) return std::unexpected(read.error());
+      std::string summary = (read->goal_met ? "goal met: " : "goal not met: ") + read->summary;
+      for (const auto& e : read->errors) summary += "; " + e;
+      sr::llm::Usage used = shared->agent().usage();
+      used.input_tokens -= usage0.input_tokens;
+      used.output_tokens -= usage0.output_tokens;
+      used.cached_tokens -= usage0.cached_tokens;
+      return sr::Analysis{std::move(summary), {used, shared->agent().cost_usd() - usd0}};
+    };
+  }
   return hooks;
 }
 

@@ -28,6 +28,7 @@ struct JobSettings {
   speedrunner::search::Aide aide;
   int ideator_max_attempts = 3;
   int max_reflections = 3;
+  bool summarize_runs = false;  // analysis.summarize: a model summary of each run's log
   speedrunner::exec::LocalOptions local;
   speedrunner::exec::SlurmOptions slurm;
 

@@ -81,6 +81,7 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   if (!cache) return std::unexpected(cache.error());
   s.cache = *cache;
   s.cache_dir = run->llm.cache_dir;
+  s.summarize_runs = run->analysis.summarize;
 
   // ---- ideator and coder: the group's option name is the policy's config name
   const auto* choices = c.if_contains(cfg::choices_key);

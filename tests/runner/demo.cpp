@@ -174,3 +174,28 @@ TEST_CASE("budget.tokens stops the run cleanly before a call that would pass it,
   CHECK(mode.status == 2);
   CHECK(mode.output.find("llm.cache: unknown value \"sometimes\"") != std::string::npos);
 }
+
+TEST_CASE("analysis.summarize=true makes the model's reading of each run the node's outcome",
+          "[runner][cli][demo][analysis]") {
+  TempDir tmp;
+  // the demo's transcript plus answers for the analyst agent
+  const auto transcript = tmp.path() / "with_analyst.jsonl";
+  {
+    std::ofstream out(transcript);
+    out << speedrunner::workspace::read_file(source_root() / "data/demo/collatz_transcript.jsonl").value();
+    for (int i = 0; i < 12; ++i)
+      out << "{\"agent\": \"analyst\", \"answer\": \"{\\\"goal_met\\\": true, \\\"summary\\\": \\\"summary " << i
+          << "\\\", \\\"errors\\\": [\\\"none that matter\\\"]}\"}\n";
+  }
+  auto r = run_shell("cd " + tmp.path().string() + " && " + speedrun_exe() + " analysis.summarize=true model.transcript=" +
+                     transcript.string() + " workspace.root=" + (tmp.path() / "run").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  auto j = ws::Journal::load(tmp.path() / "run" / "journal.json");
+  REQUIRE(j);
+  int summarized = 0;
+  for (const auto& n : j->nodes)
+    if (n.outcome.starts_with("goal met: summary ") && n.outcome.ends_with("; none that matter")) ++summarized;
+  // every node that ran (the ideator or coder failing makes a node buggy before it runs)
+  CHECK(summarized >= 6);
+}

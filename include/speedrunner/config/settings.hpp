@@ -26,6 +26,13 @@ struct Budget {
 
 // Model answers kept on disk (llm::Cached): `record` stores every answer,
 // `replay` answers only from the store (a miss is an error), `off` neither.
+// A model's reading of each finished run (was the goal met, which errors
+// matter), kept as the node's outcome for the ideator; off, outcomes come
+// from the metrics alone.
+struct AnalysisSettings {
+  BOOST_HANA_DEFINE_STRUCT(AnalysisSettings, (bool, summarize));
+};
+
 struct LlmSettings {
   BOOST_HANA_DEFINE_STRUCT(LlmSettings,
     (std::string, cache),       // off | record | replay, checked by llm::parse_cache_mode
@@ -50,6 +57,7 @@ struct RunSettings {
     (std::uint64_t, seed),                   // seeds the search; same seed + replayed model = same tree
     (Budget, budget),
     (LlmSettings, llm),
+    (AnalysisSettings, analysis),
     (WorkspaceSettings, workspace),
     (std::vector<std::string>, knowledge_src_paths),  // hint files (globs) given to the ideator
     (bool, knowledge_pass_to_coder));        // also show the hints to the coder
