@@ -85,7 +85,9 @@ TEST_CASE("a job past the task's timeout is cancelled in Slurm and reported time
   TempDir dir;
   ex::Slurm slurm(options());
   const auto t0 = std::chrono::steady_clock::now();
-  auto h = slurm.submit(spec(dir, "echo started; sleep 60; echo never", 2s));
+  // `&&`: the cancel signals the shell and its sleep in no set order; a killed sleep
+  // must not let the shell go on to the next command before its own signal lands
+  auto h = slurm.submit(spec(dir, "echo started; sleep 60 && echo never", 2s));
   REQUIRE(h);
   auto r = wait(slurm, *h);
   CHECK(r.timed_out);
