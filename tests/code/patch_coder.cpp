@@ -170,6 +170,8 @@ TEST_CASE("from_request without a diff in the request fails the node with the fi
   auto cut = PatchCoder::from_request().implement(req);
   REQUIRE_FALSE(cut.has_value());
   CHECK(cut.error().what.starts_with("the hypothesis's diff: hunk 1 for train.py (line 3) is cut short"));
+  CHECK(cut.error().code == ExitCode::failure);
+  CHECK(PatchCoder::from_text(req.hypothesis.text).implement(req).error().code == ExitCode::usage);  // a given diff: the caller's
 }
 
 TEST_CASE("random diffs written by diff -u apply back exactly", "[code][patch][property]") {

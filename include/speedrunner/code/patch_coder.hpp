@@ -247,7 +247,8 @@ class PatchCoder {
   [[nodiscard]] Result<CodeOutcome> implement(const CodeRequest& request) const {
     std::string diff = source_.text;
     std::string origin = "the given diff";
-    if (diff.empty() && source_.file.empty()) {
+    const bool from_request = diff.empty() && source_.file.empty();
+    if (from_request) {
       if (detail::holds_unified_diff(request.hypothesis.text)) {
         diff = request.hypothesis.text;
         origin = "the hypothesis's diff";
@@ -271,7 +272,12 @@ class PatchCoder {
       diff = std::move(text->bytes);
     }
     auto patches = parse_patch(diff);
-    if (!patches) return std::unexpected(std::move(patches.error()).context(origin));
+    if (!patches) {
+      Error e = std::move(patches.error()).context(origin);
+      // a broken diff in a request came from the ideator (or a model): that node fails, the run goes on
+      if (from_request) e.code = ExitCode::failure;
+      return std::unexpected(std::move(e));
+    }
 
     std::vector<FileWrite> writes;
     CodeOutcome outcome;
