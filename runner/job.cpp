@@ -6,6 +6,7 @@
 
 #include <speedrunner/agent/analysis.hpp>
 #include <speedrunner/code/aider_coder.hpp>
+#include <speedrunner/code/patch_coder.hpp>
 #include <speedrunner/code/search_replace.hpp>
 #include <speedrunner/code/unified_diff.hpp>
 #include <speedrunner/code/whole_file.hpp>
@@ -35,6 +36,11 @@ using Model = sr::llm::AnyModel;
 constexpr auto search_policies = hana::tuple_t<sr::search::Aide, sr::search::BoN>;
 constexpr auto ideators = hana::tuple_t<sr::ideate::Llm<Model>, sr::ideate::Dummy>;
 constexpr auto edit_formats = hana::tuple_t<sr::code::SearchReplace, sr::code::WholeFile, sr::code::UnifiedDiff>;
+// Aider's coder is one type per edit format (dispatched next); this names them together.
+struct AiderCoders {
+  static constexpr std::string_view config_name = "aider";
+};
+constexpr auto coders = hana::tuple_t<AiderCoders, sr::code::PatchCoder>;
 constexpr auto executors = hana::tuple_t<sr::exec::Local, sr::exec::Slurm>;
 
 template <class T>
@@ -80,6 +86,25 @@ sr::Result<Ideator> make_ideator(const JobSettings& s, Model& model) {
   } else {
     return Ideator{};
   }
+}
+
+// Calls fn(coder) with the configured coder: Aider's with its edit format, or
+// the patch oracle, which takes its diff from each request.
+template <class Fn>
+sr::Result<int> with_coder(const JobSettings& s, Model& model, Fn&& fn) {
+  return dispatch(coders, "coder", s.coder, [&](auto coder_type) -> sr::Result<int> {
+    using Kind = typename decltype(coder_type)::type;
+    if constexpr (std::is_same_v<Kind, sr::code::PatchCoder>) {
+      return fn(sr::code::PatchCoder::from_request());
+    } else {
+      return dispatch(edit_formats, "coder.edit_format", s.edit_format, [&](auto format_type) {
+        using Format = typename decltype(format_type)::type;
+        sr::code::AiderOptions options;
+        options.max_reflections = s.max_reflections;
+        return fn(sr::code::AiderCoder<Model, Format>(model, Format{}, options));
+      });
+    }
+  });
 }
 
 // The model reads metrics only when the task's contract finds none in a log.
@@ -217,19 +242,16 @@ int run_job(const JobSettings& settings) {
 
   auto result = dispatch(search_policies, "science_runner", s.search, [&](auto search_type) {
     return dispatch(ideators, "ideator", s.ideator, [&](auto ideator_type) {
-      return dispatch(edit_formats, "coder.edit_format", s.edit_format, [&](auto format_type) {
+      return with_coder(s, model, [&](auto coder) {
         return dispatch(executors, "executor", s.executor, [&](auto executor_type) -> sr::Result<int> {
           using Search = typename decltype(search_type)::type;
           using Ideator = typename decltype(ideator_type)::type;
-          using Format = typename decltype(format_type)::type;
+          using Coder = decltype(coder);
           using Executor = typename decltype(executor_type)::type;
-          using Coder = sr::code::AiderCoder<Model, Format>;
           auto ideator = make_ideator<Ideator>(s, model);
           if (!ideator) return std::unexpected(ideator.error());
-          sr::code::AiderOptions coder_options;
-          coder_options.max_reflections = s.max_reflections;
           sr::Runner<Search, Ideator, Coder, Executor> runner(make_search<Search>(s), std::move(*ideator),
-                                                    Coder(model, Format{}, coder_options), make_executor<Executor>(s),
+                                                    std::move(coder), make_executor<Executor>(s),
                                                     s.task, s.control, make_hooks(s, model, progress));
           if (s.resume) {
             if (auto j = sr::workspace::Journal::load(s.run_dir / "journal.json"))

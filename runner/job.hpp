@@ -18,9 +18,11 @@
 namespace speedrun {
 
 struct JobSettings {
-  // config names of the policies: science_runner.strategy, ideator.kind, coder.edit_format, executor.kind
+  // config names of the policies: science_runner.strategy, ideator.kind, coder.kind
+  // (and coder.edit_format for aider), executor.kind
   std::string search = "aide";
   std::string ideator = "base";
+  std::string coder = "aider";
   std::string edit_format = "diff";
   std::string executor = "local";
 

@@ -91,11 +91,17 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
     return {};
   };
   s.ideator = choice("ideator");
-  if (const auto* coder = c.if_contains("coder"); coder && coder->is_object()) {
-    if (const auto* f = coder->as_object().if_contains("edit_format"); f && f->is_string())
-      s.edit_format = std::string(f->as_string());
-    if (const auto* r = coder->as_object().if_contains("max_reflections"); r && r->is_int64())
-      s.max_reflections = static_cast<int>(r->as_int64());
+  auto coder = group<cfg::CoderSettings>(c, "coder");
+  if (!coder) return std::unexpected(coder.error());
+  if (coder->kind == cfg::CoderKind::aider) {
+    auto aider = group<cfg::AiderCoderSettings>(c, "coder");
+    if (!aider) return std::unexpected(aider.error());
+    s.coder = "aider";
+    s.edit_format = aider->edit_format;
+    s.max_reflections = aider->max_reflections;
+  } else {
+    if (auto patch = group<cfg::PatchCoderSettings>(c, "coder"); !patch) return std::unexpected(patch.error());
+    s.coder = "patch";
   }
   s.prompt_dir = cfg::builtin_config_dir() / "prompts";
 
@@ -141,9 +147,15 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   s.task.launch_command = t.launch_command;
   for (const auto& [k, v] : t.env) s.task.env.emplace_back(k, v);
   s.task.timeout = std::chrono::milliseconds(static_cast<long>(t.time_limit_s * 1000));
+  const auto metric_keys = t.metric_keys.value_or(std::map<std::string, std::string>{});
+  for (const auto& [name, key] : metric_keys)
+    if (!t.metrics.contains(name))
+      return sr::fail("task.metric_keys: \"" + name + "\" is not one of task.metrics",
+                      "name a metric of task.metrics, or drop it from task.metric_keys");
   for (const auto& [name, type] : t.metrics)
     s.task.metrics.metrics.push_back({name, type == cfg::MetricType::duration ? sr::metrics::Unit::ms : sr::metrics::Unit::none,
-                                      type == cfg::MetricType::integer});
+                                      type == cfg::MetricType::integer,
+                                      metric_keys.contains(name) ? metric_keys.at(name) : std::string{}});
   s.task.metrics.selection = t.selection.metric;
   s.task.metrics.lower_is_better = t.selection.direction == cfg::Direction::lower;
   s.task.metrics.at_most = t.metrics_at_most;

@@ -128,6 +128,52 @@ TEST_CASE("the diff may come from a file", "[code][patch]") {
   CHECK(missing.error().what.find("nope.txt does not exist") != std::string::npos);
 }
 
+TEST_CASE("from_request takes the diff from the hypothesis, else from the coder's knowledge", "[code][patch]") {
+  STATIC_REQUIRE(Coder<PatchCoder>);
+  const auto coder = PatchCoder::from_request();
+  testing::TempDir dir("sr-patch");
+  spit(dir.path() / "train.py", kOld);
+  auto req = request_for(dir.path());
+  // as the dummy ideator passes a level-0 hint through: a heading and comments around the diff
+  req.hypothesis.summary = "hints: # Level 0 hint";
+  req.hypothesis.text = "=== data/hints/level_0_diff.txt ===\n# Level 0 hint: the change as a unified diff.\n" + kDiff;
+  auto from_hypothesis = coder.implement(req);
+  REQUIRE(from_hypothesis.has_value());
+  CHECK(from_hypothesis->summary == "applied the hypothesis's diff to 1 file");
+  CHECK(slurp(dir.path() / "train.py") == "a\nb\nC\nd\ne\nf\ng\nh\ni\nj\nj2\nk\nl\n");
+
+  spit(dir.path() / "train.py", kOld);
+  req.hypothesis = {"fix: the build failed", "Find the cause and fix it."};
+  req.knowledge = "=== level_0_diff.txt ===\n" + kDiff;
+  auto from_knowledge = coder.implement(req);
+  REQUIRE(from_knowledge.has_value());
+  CHECK(from_knowledge->summary == "applied the coder's knowledge to 1 file");
+  CHECK(slurp(dir.path() / "train.py") == "a\nb\nC\nd\ne\nf\ng\nh\ni\nj\nj2\nk\nl\n");
+}
+
+TEST_CASE("from_request without a diff in the request fails the node with the fix", "[code][patch]") {
+  testing::TempDir dir("sr-patch");
+  spit(dir.path() / "train.py", kOld);
+  auto req = request_for(dir.path());
+  req.hypothesis = {"use rotary embeddings", "Replace the learned positions by rotary embeddings."};
+  req.knowledge = "--- only a dashed line, no +++ after it";
+  auto r = PatchCoder::from_request().implement(req);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().what == "coder=patch applies a unified diff without a model, but neither the hypothesis "
+                          "(\"use rotary embeddings\") nor the coder's knowledge holds one");
+  CHECK(r.error().fix.find("ideator=dummy") != std::string::npos);
+  CHECK(r.error().fix.find("level_0_diff.txt") != std::string::npos);
+  CHECK(r.error().code == ExitCode::failure);  // the node is buggy; the run goes on
+  CHECK(slurp(dir.path() / "train.py") == kOld);
+  // a diff that is there but broken is reported as such, not as missing
+  req.hypothesis.text = "--- train.py\n+++ train.py\n@@ -1,3 +1,3 @@\n a\n";
+  auto cut = PatchCoder::from_request().implement(req);
+  REQUIRE_FALSE(cut.has_value());
+  CHECK(cut.error().what.starts_with("the hypothesis's diff: hunk 1 for train.py (line 3) is cut short"));
+  CHECK(cut.error().code == ExitCode::failure);
+  CHECK(PatchCoder::from_text(req.hypothesis.text).implement(req).error().code == ExitCode::usage);  // a given diff: the caller's
+}
+
 TEST_CASE("random diffs written by diff -u apply back exactly", "[code][patch][property]") {
   if (testing::run_shell("diff --version").status != 0) {
     WARN("no diff program: skipped");

@@ -76,6 +76,20 @@ TEST_CASE("executors bind as their own kind", "[config][settings]") {
   CHECK(cfg::check_settings(slurm_cfg).has_value());
 }
 
+TEST_CASE("coders bind as their own kind, and an unknown kind names the choices", "[config][settings]") {
+  auto aider = cfg::bind<cfg::AiderCoderSettings>(compose({}), "coder").value();
+  CHECK(aider.kind == cfg::CoderKind::aider);
+  CHECK(aider.edit_format == "diff");
+  auto patch_cfg = compose({"coder=patch"});
+  CHECK(cfg::bind<cfg::PatchCoderSettings>(patch_cfg, "coder").value().kind == cfg::CoderKind::patch);
+  CHECK(cfg::check_settings(patch_cfg).has_value());
+  CHECK(cfg::check_settings(compose({"coder.kind=patcher"})).error().what ==
+        "coder.kind: expected one of aider, patch, got \"patcher\" (did you mean patch?)");
+  // the patch coder has no model, so Aider's keys are refused rather than ignored
+  CHECK(cfg::check_settings(compose({"coder=patch", "+coder.edit_format=diff"})).error().what.starts_with(
+      "coder.edit_format: unknown key"));
+}
+
 TEST_CASE("check_settings reports the first bad value with its key path", "[config][settings]") {
   auto bad = compose({"science_runner.debug_prob=half"});
   auto r = cfg::check_settings(bad);

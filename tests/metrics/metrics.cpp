@@ -32,6 +32,18 @@ TEST_CASE("the speedrun's metrics are the first time val_loss reaches its target
   CHECK(r.values.at("val_loss") == Approx(3.2791));
 }
 
+TEST_CASE("a metric reads another log key when it names one (n_steps from step:N/M)", "[metrics]") {
+  auto c = speedrun_contract();
+  c.metrics.push_back({"n_steps", m::Unit::none, true, "step"});
+  auto r = m::read(speedrun_log, c);
+  REQUIRE(r.found());
+  CHECK(r.line == 4);
+  CHECK(r.values.at("n_steps") == 3125);
+  CHECK_FALSE(r.values.contains("step"));
+  c.metrics.back().key.clear();  // without the key, no line carries n_steps
+  CHECK(m::read(speedrun_log, c).reason == "no line of the log carries all of val_loss, train_time, n_steps");
+}
+
 TEST_CASE("Pick::last takes the final qualifying line", "[metrics]") {
   auto c = speedrun_contract();
   c.pick = m::Pick::last;

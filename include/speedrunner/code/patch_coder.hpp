@@ -203,7 +203,25 @@ struct PatchOptions {
   return file.str();
 }
 
-// The diff PatchCoder applies: its text, or a file holding it.
+namespace detail {
+// Whether the text holds a file header of a unified diff (`--- ` then `+++ `);
+// prose around it (hint headings, comments) is allowed.
+[[nodiscard]] inline bool holds_unified_diff(std::string_view text) {
+  bool after_old = false;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (after_old && line.starts_with("+++ ")) return true;
+    after_old = line.starts_with("--- ");
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return false;
+}
+}  // namespace detail
+
+// The diff PatchCoder applies: its text, or a file holding it; with neither,
+// the diff comes from each request (see PatchCoder::from_request).
 struct PatchSource {
   std::string text;
   std::filesystem::path file;  // read at implement() when text is empty
@@ -211,17 +229,42 @@ struct PatchSource {
 
 class PatchCoder {
  public:
+  // The name `coder.kind` gives it in the config (config/coder/patch.json).
+  static constexpr std::string_view config_name = "patch";
+
   explicit PatchCoder(PatchSource source, PatchOptions options = {})
       : source_(std::move(source)), options_(options) {}
   [[nodiscard]] static PatchCoder from_text(std::string diff) { return PatchCoder(PatchSource{std::move(diff), {}}); }
   [[nodiscard]] static PatchCoder from_file(std::filesystem::path path) { return PatchCoder(PatchSource{{}, std::move(path)}); }
+  // The oracle inside a run: the diff is the hypothesis (the dummy ideator
+  // passes a level-0 hint through as it), else the coder's knowledge
+  // (knowledge_pass_to_coder). The knowledge loader drops trailing spaces, so
+  // a diff adding trailing whitespace loses it on this path.
+  [[nodiscard]] static PatchCoder from_request(PatchOptions options = {}) { return PatchCoder(PatchSource{}, options); }
 
   // Applies every file of the diff, or none. The request's read-only files
-  // may not be touched; the hypothesis is not read.
+  // may not be touched.
   [[nodiscard]] Result<CodeOutcome> implement(const CodeRequest& request) const {
     std::string diff = source_.text;
     std::string origin = "the given diff";
-    if (diff.empty()) {
+    const bool from_request = diff.empty() && source_.file.empty();
+    if (from_request) {
+      if (detail::holds_unified_diff(request.hypothesis.text)) {
+        diff = request.hypothesis.text;
+        origin = "the hypothesis's diff";
+      } else if (detail::holds_unified_diff(request.knowledge)) {
+        diff = request.knowledge;
+        origin = "the coder's knowledge";
+      } else {
+        // The node fails, not the run: a debug hypothesis holds no diff either.
+        return fail("coder=patch applies a unified diff without a model, but neither the hypothesis (\"" +
+                        request.hypothesis.summary + "\") nor the coder's knowledge holds one",
+                    "run it with ideator=dummy and the level-0 hint, e.g. "
+                    "'knowledge_src_paths=[data/nanogpt_speedrun_knowledge_in_levels/record_1/level_0_diff.txt]' "
+                    "(or add knowledge_pass_to_coder=true), or choose coder=aider",
+                    ExitCode::failure);
+      }
+    } else if (diff.empty()) {
       origin = source_.file.string();
       auto text = read_file_text(source_.file, origin);
       if (!text) return std::unexpected(text.error());
@@ -229,7 +272,12 @@ class PatchCoder {
       diff = std::move(text->bytes);
     }
     auto patches = parse_patch(diff);
-    if (!patches) return std::unexpected(std::move(patches.error()).context(origin));
+    if (!patches) {
+      Error e = std::move(patches.error()).context(origin);
+      // a broken diff in a request came from the ideator (or a model): that node fails, the run goes on
+      if (from_request) e.code = ExitCode::failure;
+      return std::unexpected(std::move(e));
+    }
 
     std::vector<FileWrite> writes;
     CodeOutcome outcome;

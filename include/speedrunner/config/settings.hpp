@@ -79,6 +79,33 @@ struct ScienceRunnerSettings {
     (NonNegative<int>, max_retries));         // retries of a failed ideate/code step
 };
 
+// config/coder/*.json: how a hypothesis becomes edits. aider: a model with an
+// edit format; patch: a given unified diff, no model (the level-0 oracle).
+enum class CoderKind { aider, patch };
+constexpr std::array<std::string_view, 2> enum_names(CoderKind) { return {"aider", "patch"}; }
+
+// What every coder config has; read it to dispatch, then bind the kind's own struct.
+struct CoderSettings {
+  static constexpr bool allows_unknown_keys = true;
+  BOOST_HANA_DEFINE_STRUCT(CoderSettings,
+    (CoderKind, kind));
+};
+
+// config/coder/aider.json: Aider's edit protocol.
+struct AiderCoderSettings {
+  BOOST_HANA_DEFINE_STRUCT(AiderCoderSettings,
+    (CoderKind, kind),
+    (std::string, edit_format),         // diff | whole | udiff (the runner lists what it ships)
+    (NonNegative<int>, max_reflections)); // failed edits shown back to the model, at most
+};
+
+// config/coder/patch.json: applies the unified diff found in the hypothesis
+// (ideator=dummy with a level-0 hint) or in the coder's knowledge.
+struct PatchCoderSettings {
+  BOOST_HANA_DEFINE_STRUCT(PatchCoderSettings,
+    (CoderKind, kind));
+};
+
 enum class ExecutorKind { local, slurm };
 constexpr std::array<std::string_view, 2> enum_names(ExecutorKind) { return {"local", "slurm"}; }
 
@@ -149,6 +176,7 @@ struct TaskSettings {
     (std::string, launch_command),           // run in the version directory
     (std::map<std::string, std::string>, env),
     (std::map<std::string, MetricType>, metrics),
+    (std::optional<std::map<std::string, std::string>>, metric_keys),  // a metric's log key when not its name
     (Selection, selection),
     (std::map<std::string, double>, metrics_at_most),   // valid only if metric <= bound
     (std::map<std::string, double>, metrics_at_least),  // valid only if metric >= bound
@@ -163,6 +191,15 @@ struct TaskSettings {
     if (auto r = bind<ScienceRunnerSettings>(cfg, "science_runner"); !r) return std::unexpected(std::move(r.error()));
   if (cfg.contains("task"))
     if (auto r = bind<TaskSettings>(cfg, "task"); !r) return std::unexpected(std::move(r.error()));
+  if (cfg.contains("coder")) {
+    auto c = bind<CoderSettings>(cfg, "coder");
+    if (!c) return std::unexpected(c.error());
+    if (c->kind == CoderKind::aider) {
+      if (auto r = bind<AiderCoderSettings>(cfg, "coder"); !r) return std::unexpected(std::move(r.error()));
+    } else if (auto r = bind<PatchCoderSettings>(cfg, "coder"); !r) {
+      return std::unexpected(std::move(r.error()));
+    }
+  }
   if (cfg.contains("executor")) {
     auto e = bind<ExecutorSettings>(cfg, "executor");
     if (!e) return std::unexpected(std::move(e.error()));

@@ -19,6 +19,8 @@ struct Metric {
   std::string name{};
   Unit unit = Unit::none;  // values written with another time unit are converted to this one
   bool integer = false;    // a value with a fraction disqualifies the line
+  std::string key{};       // the log's key when it is not `name` (n_steps from `step:120/5100`)
+  [[nodiscard]] const std::string& log_key() const { return key.empty() ? name : key; }
 };
 
 // Which qualifying line gives a run's metrics: the best valid one by the
@@ -61,7 +63,7 @@ struct Reading {
   auto pairs = parse_pairs(line);
   std::map<std::string, double> out{};
   for (const auto& m : c.metrics) {
-    auto it = pairs.find(m.name);
+    auto it = pairs.find(m.log_key());
     if (it == pairs.end()) return std::nullopt;
     double v = convert(it->second, m.unit);
     if (m.integer && std::isfinite(v) && v != std::floor(v)) return std::nullopt;
