@@ -29,6 +29,7 @@ inline config::ResolveOptions fixed_resolve(std::map<std::string, std::string> v
   tm.tm_sec = 7;
   tm.tm_isdst = -1;
   o.now = std::chrono::system_clock::from_time_t(std::mktime(&tm));
+  o.cwd = "/srv/speedrunner";  // ${path:...} resolves against it
   o.getenv = [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
     if (it == vars.end()) return std::nullopt;

@@ -59,6 +59,20 @@ TEST_CASE("now formats one instant for the whole config", "[config][interpolate]
   CHECK_FALSE(resolve(R"({"a": "${now:}"})").has_value());
 }
 
+TEST_CASE("path makes a relative path absolute against the working directory, globs kept", "[config][interpolate]") {
+  auto v = cfg::parse_relaxed(R"({"train": "${path:data/mini/mini_train_*.bin}", "abs": "${path:/srv/x/../y.bin}",
+                                  "dot": "${path:./a//b}"})", "t").value();
+  auto opts = fixed_resolve({});
+  opts.cwd = "/home/me/speedrunner";
+  REQUIRE(cfg::resolve_interpolations(v, opts));
+  CHECK(v.at("train") == value("/home/me/speedrunner/data/mini/mini_train_*.bin"));
+  CHECK(v.at("abs") == value("/srv/y.bin"));
+  CHECK(v.at("dot") == value("/home/me/speedrunner/a/b"));
+  auto empty = resolve(R"({"p": "${path:}"})");
+  REQUIRE_FALSE(empty.has_value());
+  CHECK(empty.error().fix == "write ${path:data/mini/mini_train_*.bin}");
+}
+
 TEST_CASE("a backslash keeps a literal ${", "[config][interpolate]") {
   auto v = resolve(R"({"cmd": "echo \\${HOME} ${a}", "a": 1})").value();
   CHECK(v.at("cmd") == value("echo ${HOME} 1"));

@@ -1,6 +1,7 @@
 // Interpolation in config strings: ${a.b} (another key; a string that is only
-// the reference takes that value's type), ${env:VAR} / ${env:VAR,default} and
-// ${now:%Y%m%d_%H%M%S}. References nest (${task.tracks.${task.track}}); \${
+// the reference takes that value's type), ${env:VAR} / ${env:VAR,default},
+// ${now:%Y%m%d_%H%M%S} and ${path:REL} (absolute against the working
+// directory). References nest (${task.tracks.${task.track}}); \${
 // writes a literal "${". Cycles and missing keys are errors showing the chain.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +27,8 @@ struct ResolveOptions {
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
   // Environment lookup; empty means the process environment (tests inject one).
   std::function<std::optional<std::string>(const std::string&)> getenv;
+  // What ${path:REL} is made absolute against; empty means the working directory.
+  std::filesystem::path cwd;
 };
 
 namespace detail {
@@ -214,9 +218,25 @@ class Interpolator {
     std::string arg = inner.substr(colon + 1);
     if (resolver == "env") return env(arg);
     if (resolver == "now") return now(arg);
+    if (resolver == "path") return path(arg);
     return error("unknown resolver '" + resolver + "' in ${" + inner + "}" +
-                     did_you_mean(resolver, {"env", "now"}),
-                 "resolvers are env (${env:VAR,default}) and now (${now:%Y%m%d_%H%M%S})");
+                     did_you_mean(resolver, {"env", "now", "path"}),
+                 "resolvers are env (${env:VAR,default}), now (${now:%Y%m%d_%H%M%S}) and path (${path:data/x})");
+  }
+
+  // A path made absolute against the directory speedrun started in, so a
+  // program launched inside a version folder still finds it (globs kept).
+  Result<json::value> path(const std::string& arg) {
+    if (arg.empty()) return error("${path:} needs a path", "write ${path:data/mini/mini_train_*.bin}");
+    std::filesystem::path p(arg);
+    if (p.is_relative()) {
+      std::error_code ec;
+      const auto base = opt_.cwd.empty() ? std::filesystem::current_path(ec) : opt_.cwd;
+      if (ec) return error("${path:" + arg + "}: the working directory cannot be read: " + ec.message(),
+                           "run speedrun from a directory that exists, or write an absolute path");
+      p = base / p;
+    }
+    return json::value(json::string(p.lexically_normal().string()));
   }
 
   Result<json::value> env(const std::string& arg) {
