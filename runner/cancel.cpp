@@ -1,12 +1,14 @@
 // `speedrun cancel RUN_DIR`: stops the run's jobs that are still queued or
 // running, wherever the journal says they are (Slurm job ids, local process
 // groups), plus Slurm jobs working inside the run directory that the journal
-// did not record yet. The journal is left alone: a runner that is still alive
-// sees its jobs end as cancelled, and `speedrun resume` re-runs them.
+// did not record yet. A runner still working on the run (RUN_DIR/runner.pid) is
+// sent SIGTERM first, so it stops cleanly instead of submitting more; the
+// journal stays consistent, and `speedrun resume` re-runs the cancelled nodes.
 #include "commands.hpp"
 
 #include <speedrunner/core/error.hpp>
 #include <speedrunner/exec/slurm.hpp>
+#include <speedrunner/workspace/atomic_file.hpp>
 #include <speedrunner/workspace/journal.hpp>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <unistd.h>
 
 namespace speedrun {
 namespace {
@@ -43,6 +46,18 @@ bool stop_local(const std::string& pid_text, const fs::path& run_dir) {
   return ::killpg(static_cast<pid_t>(pid), SIGTERM) == 0;
 }
 
+// The runner still working on the run (RUN_DIR/runner.pid, a speedrun process):
+// SIGTERM makes it stop cleanly and cancel its own jobs, so none is submitted after.
+bool stop_runner(const fs::path& run_dir) {
+  auto text = speedrunner::workspace::read_file(run_dir / "runner.pid");
+  if (!text) return false;
+  const long pid = std::strtol(text->c_str(), nullptr, 10);
+  if (pid <= 1 || pid == ::getpid()) return false;
+  auto cmdline = speedrunner::workspace::read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmdline || cmdline->find("speedrun") == std::string::npos) return false;  // stale file, pid reused
+  return ::kill(static_cast<pid_t>(pid), SIGTERM) == 0;
+}
+
 }  // namespace
 
 int cancel_command(std::span<const std::string_view> args) {
@@ -53,6 +68,9 @@ int cancel_command(std::span<const std::string_view> args) {
   if (!journal)
     return error({run_dir.string() + " is not a run directory (" + journal.error().what + ")",
                   "pass the folder a run printed at its start, e.g. workspaces/collatz_20250101_120000"});
+
+  const bool runner_stopped = stop_runner(run_dir);
+  if (runner_stopped) std::printf("stopped the runner of %s\n", run_dir.string().c_str());
 
   std::set<std::string> slurm_ids;
   int local_stopped = 0;
@@ -73,7 +91,7 @@ int cancel_command(std::span<const std::string_view> args) {
   });
   if (auto r = slurm.cancel_ids(ids); !r) return error(r.error());
   if (ids.empty() && local_stopped == 0) {
-    std::printf("no jobs of %s are queued or running\n", run_dir.string().c_str());
+    if (!runner_stopped) std::printf("no jobs of %s are queued or running\n", run_dir.string().c_str());
     return 0;
   }
   if (!ids.empty()) {

@@ -23,6 +23,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <unistd.h>
 #include <cstdio>
 
 namespace speedrun {
@@ -110,7 +111,13 @@ sr::Result<int> with_coder(const JobSettings& s, Model& model, Fn&& fn) {
 // The model reads metrics only when the task's contract finds none in a log.
 sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
   sr::Hooks hooks;
-  hooks.observe = std::ref(progress);
+  // A live runner leaves RUN_DIR/runner.pid (written when the run starts, removed
+  // when run_job returns), so `speedrun cancel` can stop the runner, not only its jobs.
+  hooks.observe = [&progress, pid_file = s.run_dir / runner_pid_file](const sr::Event& e, const sr::RunStatus& st) {
+    if (e.kind == sr::EventKind::started)
+      (void)sr::workspace::write_file_atomic(pid_file, std::to_string(::getpid()) + "\n");
+    progress(e, st);
+  };
   sr::agent::AnalystSettings analyst_settings;
   analyst_settings.prompt_dir = s.prompt_dir;
   auto analyst = sr::agent::Analyst<Model>::create(model, analyst_settings);
@@ -258,6 +265,8 @@ int run_job(const JobSettings& settings) {
               budget->restore({j->spent_usd(), {}, 0});
           }
           auto summary = s.resume ? runner.resume(s.run_dir) : runner.start(s.run_dir);
+          std::error_code ec;
+          std::filesystem::remove(s.run_dir / runner_pid_file, ec);
           progress.finish();
           if (!summary) return std::unexpected(summary.error());
           print_summary(*summary, runner.journal());

@@ -47,6 +47,9 @@ struct JobSettings {
   bool resume = false;
 };
 
+// Holds the pid of the runner working on a run directory, while it works.
+inline constexpr char runner_pid_file[] = "runner.pid";
+
 // Runs (or resumes) the job; prints progress and a closing summary; returns the exit code.
 int run_job(const JobSettings& settings);
 

@@ -199,3 +199,38 @@ TEST_CASE("analysis.summarize=true makes the model's reading of each run the nod
   // every node that ran (the ideator or coder failing makes a node buggy before it runs)
   CHECK(summarized >= 6);
 }
+
+TEST_CASE("speedrun cancel stops a live runner through its runner.pid, not only its jobs",
+          "[runner][cli][cancel]") {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto out = tmp.path() / "out.txt";
+  // every version's program sleeps, so the runner is busy when cancel comes
+  auto started = run_shell("cd " + tmp.path().string() + " && (" + speedrun_exe() +
+                           " 'task.launch_command=sleep 30' workspace.root=" + run.string() + " > " +
+                           out.string() + " 2>&1; echo $? > " + (tmp.path() / "status").string() + ") > /dev/null 2>&1 &");
+  REQUIRE(started.status == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline && !std::filesystem::exists(run / "runner.pid"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(std::filesystem::exists(run / "runner.pid"));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // let jobs start
+
+  auto cancel = run_shell(speedrun_exe() + " cancel " + run.string());
+  INFO(cancel.output);
+  CHECK(cancel.status == 0);
+  CHECK(cancel.output.find("stopped the runner of " + run.string()) != std::string::npos);
+  const auto status_file = tmp.path() / "status";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < until && !std::filesystem::exists(status_file))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(std::filesystem::exists(status_file));
+  INFO(speedrunner::workspace::read_file(out).value_or(""));
+  CHECK(speedrunner::workspace::read_file(status_file).value_or("") == "130\n");
+  CHECK_FALSE(std::filesystem::exists(run / "runner.pid"));
+  CHECK(ws::Journal::load(run / "journal.json").has_value());
+  // a second cancel finds nothing to stop
+  auto again = run_shell(speedrun_exe() + " cancel " + run.string());
+  CHECK(again.status == 0);
+  CHECK(again.output.find("stopped the runner") == std::string::npos);
+}
