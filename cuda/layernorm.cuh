@@ -1,6 +1,6 @@
 // LayerNorm over channels (eps 1e-5): forward saves mean and 1/std per row;
 // backward adds into the residual stream's gradient and accumulates the gain
-// and bias gradients per block before one atomic add per block.
+// and bias gradients per block before one atomic add per channel per block.
 #pragma once
 
 #include "common.cuh"
@@ -46,65 +46,73 @@ __global__ void layernorm_forward_kernel(bf16* out, float* mean, float* rstd, co
   }
 }
 
-// Warps stride over rows. Each warp keeps its own dweight/dbias partials in
-// shared memory (every lane owns fixed channels, so no atomics there), stored
-// as [i][c/8] for channel c+i so that a warp's 32 lanes hit 32 banks; the
-// block then sums its warps and adds once into global memory.
-__global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbias,
-                                          const bf16* dout, const bf16* inp, const bf16* weight,
-                                          const float* mean, const float* rstd, int N, int C) {
-  extern __shared__ float partial[];  // (warps, 2, C)
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  for (int i = threadIdx.x; i < warps * 2 * C; i += blockDim.x) partial[i] = 0.0f;
-  __syncthreads();
-  float* my_dw = partial + std::size_t(warp) * 2 * C;
-  float* my_db = my_dw + C;
+// One warp per row, warps striding over rows. A lane owns channels lane*8 + 256*k (k < K, so
+// C <= 256*K): it keeps the row's x-hat and dout for them in registers between the two passes,
+// and its share of the gain and bias gradients in registers over all its rows. Every load of a
+// row is issued before any is used (the loops over k unroll), so a row costs two memory round
+// trips. The block then sums its warps through shared memory and adds once into global memory.
+template <int K>
+__global__ void __launch_bounds__(128) layernorm_backward_kernel(
+    bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
+    const bf16* weight, const float* mean, const float* rstd, int N, int C) {
+  constexpr int warps = 4;
+  __shared__ float partial[warps][K * 256];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  float dw[K][8] = {}, db[K][8] = {};
   for (int row = blockIdx.x * warps + warp; row < N; row += gridDim.x * warps) {
     const bf16* x = inp + std::size_t(row) * C;
     const bf16* d = dout + std::size_t(row) * C;
     const float m = mean[row], s = rstd[row];
+    float xhat[K][8], dv[K][8];
     float dnorm_sum = 0.0f, dnorm_xhat_sum = 0.0f;
-    for (int c = lane * 8; c < C; c += 256) {
-      float xv[8], dv[8], wv[8];
-      load8(xv, x + c);
-      load8(dv, d + c);
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int c = k * 256 + lane * 8;
+      if (c >= C) continue;
+      float wv[8];
+      load8(xhat[k], x + c);
+      load8(dv[k], d + c);
       load8(wv, weight + c);
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
-        const float dnorm = wv[i] * dv[i];
+        xhat[k][i] = (xhat[k][i] - m) * s;
+        const float dnorm = wv[i] * dv[k][i];
         dnorm_sum += dnorm;
-        dnorm_xhat_sum += dnorm * (xv[i] - m) * s;
+        dnorm_xhat_sum += dnorm * xhat[k][i];
+        db[k][i] += dv[k][i];
+        dw[k][i] += xhat[k][i] * dv[k][i];
       }
     }
     const float dnorm_mean = warp_sum(dnorm_sum) / C,
                 dnorm_xhat_mean = warp_sum(dnorm_xhat_sum) / C;
     bf16* dx = dinp + std::size_t(row) * C;
-    for (int c = lane * 8; c < C; c += 256) {
-      float xv[8], dv[8], wv[8], out[8];
-      load8(xv, x + c);
-      load8(dv, d + c);
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int c = k * 256 + lane * 8;
+      if (c >= C) continue;
+      float wv[8], out[8];
       load8(wv, weight + c);
       load8(out, dx + c);
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        const float xhat = (xv[i] - m) * s;
-        my_db[i * (C / 8) + c / 8] += dv[i];
-        my_dw[i * (C / 8) + c / 8] += xhat * dv[i];
-        out[i] += (wv[i] * dv[i] - dnorm_mean - xhat * dnorm_xhat_mean) * s;
-      }
+      for (int i = 0; i < 8; ++i)
+        out[i] += (wv[i] * dv[k][i] - dnorm_mean - xhat[k][i] * dnorm_xhat_mean) * s;
       store8(dx + c, out);
     }
   }
-  __syncthreads();
-  for (int k = threadIdx.x; k < C; k += blockDim.x) {  // k = i * (C/8) + c/8 holds channel c + i
-    float dw = 0.0f, db = 0.0f;
-    for (int w = 0; w < warps; ++w) {
-      dw += partial[std::size_t(w) * 2 * C + k];
-      db += partial[std::size_t(w) * 2 * C + C + k];
+  // Gain gradient, then bias gradient, through the same shared buffer.
+  for (int pass = 0; pass < 2; ++pass) {
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+#pragma unroll
+      for (int i = 0; i < 8; ++i) partial[warp][k * 256 + lane * 8 + i] = pass == 0 ? dw[k][i] : db[k][i];
+    __syncthreads();
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int w = 0; w < warps; ++w) sum += partial[w][c];
+      atomicAdd((pass == 0 ? dweight : dbias) + c, sum);
     }
-    const int channel = k % (C / 8) * 8 + k / (C / 8);
-    atomicAdd(dweight + channel, dw);
-    atomicAdd(dbias + channel, db);
+    __syncthreads();
   }
 }
 
@@ -119,15 +127,30 @@ void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, con
 void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
                         const bf16* weight, const float* mean, const float* rstd, int N, int C,
                         cudaStream_t stream) {
-  const int warps = 4, block = warps * 32;
-  const std::size_t shared = std::size_t(warps) * 2 * C * sizeof(float);
-  if (shared > 48 * 1024)  // above 48 KB a kernel must opt in
-    CUDA_CHECK(cudaFuncSetAttribute(layernorm_backward_kernel,
-                                    cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
-  // enough warps in flight to cover memory latency (each keeps its own partials)
-  const int grid = std::min(ceil_div(N, warps), 8 * sm_count());
-  layernorm_backward_kernel<<<grid, block, shared, stream>>>(dinp, dweight, dbias, dout, inp,
-                                                             weight, mean, rstd, N, C);
+  constexpr int warps = 4;
+  // One wave of as many blocks as fit at once: every warp loops over rows, so more blocks would
+  // only add a tail wave and atomics.
+  const auto launch = [&](auto kernel) {
+    int per_sm = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, warps * 32, 0));
+    const int grid = std::min(ceil_div(N, warps), std::max(1, per_sm) * sm_count());
+    kernel<<<grid, warps * 32, 0, stream>>>(dinp, dweight, dbias, dout, inp, weight, mean, rstd,
+                                            N, C);
+  };
+  switch (ceil_div(C, 256)) {
+    case 1: launch(layernorm_backward_kernel<1>); break;
+    case 2: launch(layernorm_backward_kernel<2>); break;
+    case 3: launch(layernorm_backward_kernel<3>); break;
+    case 4: launch(layernorm_backward_kernel<4>); break;
+    case 5: launch(layernorm_backward_kernel<5>); break;
+    case 6: launch(layernorm_backward_kernel<6>); break;
+    default:
+      std::fprintf(stderr,
+                   "layernorm_backward: %d channels is more than the 1536 it is built for; fix: "
+                   "add a case to the switch in cuda/layernorm.cuh\n",
+                   C);
+      std::exit(EXIT_FAILURE);
+  }
   CUDA_CHECK_LAUNCH();
 }
 
