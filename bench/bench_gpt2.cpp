@@ -95,15 +95,19 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   struct Lin {
     const char* name;
     int IC, OC;
-    bool residual;
+    bool residual, gelu_out, gelu_in;  // fc's epilogue applies GELU; fcproj's backward its derivative
   };
-  for (const Lin l : {Lin{"qkv", C, 3 * C, false}, Lin{"attproj", C, C, true},
-                      Lin{"fc", C, 4 * C, false}, Lin{"fcproj", 4 * C, C, true}}) {
+  for (const Lin l : {Lin{"qkv", C, 3 * C, false, false, false},
+                      Lin{"attproj", C, C, true, false, false},
+                      Lin{"fc (+ GELU)", C, 4 * C, false, true, false},
+                      Lin{"fcproj (+ GELU bwd)", 4 * C, C, true, false, true}}) {
     add(std::string("matmul fwd ") + l.name, L, [&] {
-      cu::matmul_forward(blas, y, x, w, wb, l.residual ? z : nullptr, N, l.IC, l.OC, stream);
+      cu::matmul_forward(blas, y, x, w, wb, l.residual ? z : nullptr, N, l.IC, l.OC, stream,
+                         l.gelu_out ? z : nullptr);
     });
-    add(std::string("matmul bwd ") + l.name, L,
-        [&] { cu::matmul_backward(blas, y, dw, db, z, x, w, N, l.IC, l.OC, stream); });
+    add(std::string("matmul bwd ") + l.name, L, [&] {
+      cu::matmul_backward(blas, y, dw, db, z, x, w, N, l.IC, l.OC, stream, l.gelu_in ? x : nullptr);
+    });
     add(std::string("  of which bias grad ") + l.name, 0,
         [&] { cu::bias_backward(db, z, N, l.OC, stream); });
   }
@@ -123,8 +127,6 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
       [&] { cu::layernorm_forward(y, stats, stats + N, x, wb, wb, N, C, stream); });
   add("layernorm bwd", 2 * L + 1,
       [&] { cu::layernorm_backward(z, db, db + C, y, x, wb, stats, stats + N, N, C, stream); });
-  add("gelu fwd", L, [&] { cu::gelu_forward(y, x, 4 * NC, stream); });
-  add("gelu bwd", L, [&] { cu::gelu_backward(y, x, y, 4 * NC, stream); });
   add("encoder fwd", 1, [&] { cu::encoder_forward(y, tokens, w, w, B, T, C, stream); });
   add("encoder bwd", 1, [&] { cu::encoder_backward(dw, dw, y, tokens, B, T, C, stream); });
   const std::size_t P = cu::ParamLayout(c).total;
@@ -143,11 +145,11 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   double total = 0;
   for (const Row& r : rows) total += r.ms * r.per_step;
   std::printf("\nbreakdown at batch %d (each op alone; x per step = count in one step)\n", B);
-  std::printf("%-28s %9s %6s %9s %6s\n", "operation", "ms", "x", "ms/step", "share");
+  std::printf("%-34s %9s %6s %9s %6s\n", "operation", "ms", "x", "ms/step", "share");
   for (const Row& r : rows)
-    std::printf("%-28s %9.3f %6d %9.2f %5.1f%%\n", r.name.c_str(), r.ms, r.per_step,
+    std::printf("%-34s %9.3f %6d %9.2f %5.1f%%\n", r.name.c_str(), r.ms, r.per_step,
                 r.ms * r.per_step, 100 * r.ms * r.per_step / total);
-  std::printf("%-28s %9s %6s %9.2f\n", "sum", "", "", total);
+  std::printf("%-34s %9s %6s %9.2f\n", "sum", "", "", total);
   for (void* q :
        {(void*)x, (void*)y, (void*)z, (void*)w, (void*)wb, (void*)logits, (void*)dw, (void*)db,
         (void*)stats, (void*)tokens, (void*)p32, (void*)g32, (void*)m32, (void*)v32, (void*)p16})

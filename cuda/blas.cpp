@@ -4,6 +4,7 @@
 #include "common.cuh"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -17,9 +18,20 @@ Blas::Blas() {
 }
 
 Blas::~Blas() {
+  cudaFree(scratch_);
   cudaFree(workspace_);
   cublasDestroy(handle_);
   cublasLtDestroy(lt_);
+}
+
+float* Blas::scratch(std::size_t n) {
+  if (n > scratch_size_) {
+    CUDA_CHECK(cudaDeviceSynchronize());  // the old buffer may still be in use
+    CUDA_CHECK(cudaFree(scratch_));
+    CUDA_CHECK(cudaMalloc(&scratch_, n * sizeof(float)));
+    scratch_size_ = n;
+  }
+  return scratch_;
 }
 
 namespace {
@@ -40,9 +52,21 @@ struct LtCall {
 
 }  // namespace
 
-void Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, int lda,
+bool Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, int lda,
                 const bf16* B, int ldb, void* D, int ldd, bool d_fp32, float beta, const bf16* bias,
-                const void* residual, cudaStream_t stream) {
+                const void* residual, cudaStream_t stream, Activation activation, bf16* aux,
+                float* bias_grad) {
+  if (activation != Activation::none &&
+      (d_fp32 || residual != nullptr || aux == nullptr ||
+       (activation == Activation::dgelu && bias != nullptr))) {
+    std::fprintf(stderr, "Blas::gemm: a GELU epilogue needs a bf16 D, aux, no residual%s\n",
+                 activation == Activation::dgelu ? " and no bias" : "");
+    std::exit(EXIT_FAILURE);
+  }
+  if (bias_grad != nullptr && (bias != nullptr || activation != Activation::none)) {
+    std::fprintf(stderr, "Blas::gemm: a bias gradient epilogue takes no bias or activation\n");
+    std::exit(EXIT_FAILURE);
+  }
   LtCall call;
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&call.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
@@ -51,15 +75,38 @@ void Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, 
       cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  cublasLtEpilogue_t epilogue = bias != nullptr ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  if (activation == Activation::gelu)
+    epilogue = bias != nullptr ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
+  else if (activation == Activation::dgelu)
+    epilogue = CUBLASLT_EPILOGUE_DGELU;
+  else if (bias_grad != nullptr)
+    epilogue = CUBLASLT_EPILOGUE_BGRADB;
+  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                              sizeof(epilogue)));
   if (bias != nullptr) {
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
     const cudaDataType_t bias_type = CUDA_R_16BF;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                                sizeof(epilogue)));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
                                                 &bias_type, sizeof(bias_type)));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
                                                 sizeof(bias)));
+  }
+  if (bias_grad != nullptr) {
+    const cudaDataType_t bias_type = CUDA_R_32F;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                                &bias_type, sizeof(bias_type)));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                &bias_grad, sizeof(bias_grad)));
+  }
+  if (activation != Activation::none) {
+    const cudaDataType_t aux_type = CUDA_R_16BF;
+    const std::int64_t aux_ld = ldd;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
+                                                &aux, sizeof(aux)));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD,
+                                                &aux_ld, sizeof(aux_ld)));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        call.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type, sizeof(aux_type)));
   }
   const cudaDataType_t d_type = d_fp32 ? CUDA_R_32F : CUDA_R_16BF;
   CUBLAS_CHECK(
@@ -71,8 +118,8 @@ void Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, 
   const void* C = residual != nullptr ? residual : D;
   const float alpha = 1.0f, beta_used = residual != nullptr ? 1.0f : beta;
 
-  const std::array<int, 11> key{trans_a,         trans_b,          m, n, k, lda, ldb, ldd, d_fp32,
-                                bias != nullptr, beta_used != 0.0f};
+  const std::array<int, 13> key{trans_a, trans_b, m, n, k, lda, ldb, ldd, d_fp32, bias != nullptr,
+                                beta_used != 0.0f, int(activation), bias_grad != nullptr};
   auto found = algos_.find(key);
   if (found == algos_.end()) {
     CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&call.pref));
@@ -81,18 +128,25 @@ void Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, 
                                                       &workspace_bytes_, sizeof(workspace_bytes_)));
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
-    CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt_, call.op, call.a, call.b, call.d, call.d,
-                                                call.pref, 1, &result, &count));
+    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+        lt_, call.op, call.a, call.b, call.d, call.d, call.pref, 1, &result, &count);
+    if (bias_grad != nullptr && (status != CUBLAS_STATUS_SUCCESS || count == 0)) {
+      algos_.emplace(key, std::pair{false, cublasLtMatmulAlgo_t{}});  // the caller falls back
+      return false;
+    }
+    CUBLAS_CHECK(status);
     if (count == 0) {
       std::fprintf(stderr,
                    "[cuBLASLt error] no algorithm for GEMM m=%d n=%d k=%d (lda %d ldb %d ldd %d)\n",
                    m, n, k, lda, ldb, ldd);
       std::exit(EXIT_FAILURE);
     }
-    found = algos_.emplace(key, result.algo).first;
+    found = algos_.emplace(key, std::pair{true, result.algo}).first;
   }
+  if (!found->second.first) return false;
   CUBLAS_CHECK(cublasLtMatmul(lt_, call.op, &alpha, A, call.a, B, call.b, &beta_used, C, call.d, D,
-                              call.d, &found->second, workspace_, workspace_bytes_, stream));
+                              call.d, &found->second.second, workspace_, workspace_bytes_, stream));
+  return true;
 }
 
 void Blas::gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const bf16* A,
@@ -108,18 +162,29 @@ void Blas::gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, float a
 
 // Row-major X (rows, cols) is column-major X^T: out^T (OC,N) = W (OC,IC) . inp^T (IC,N).
 void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, const bf16* bias,
-                    const bf16* residual, int N, int IC, int OC, cudaStream_t stream) {
+                    const bf16* residual, int N, int IC, int OC, cudaStream_t stream,
+                    bf16* gelu_pre) {
   blas.gemm(true, false, OC, N, IC, weight, IC, inp, IC, out, OC, false, 0.0f, bias, residual,
-            stream);
+            stream, gelu_pre != nullptr ? Blas::Activation::gelu : Blas::Activation::none,
+            gelu_pre);
 }
 
 void matmul_backward(Blas& blas, bf16* dinp, float* dweight, float* dbias, const bf16* dout,
                      const bf16* inp, const bf16* weight, int N, int IC, int OC,
-                     cudaStream_t stream) {
-  // dinp^T (IC,N) = W^T (IC,OC) . dout^T (OC,N)
+                     cudaStream_t stream, const bf16* gelu_pre) {
+  // dinp^T (IC,N) = W^T (IC,OC) . dout^T (OC,N) [* GELU'(gelu_pre)]; cuBLASLt only reads aux here.
   blas.gemm(false, false, IC, N, OC, weight, IC, dout, OC, dinp, IC, false, 0.0f, nullptr, nullptr,
-            stream);
-  // dW^T (IC,OC) += inp^T (IC,N) . dout (N,OC)
+            stream, gelu_pre != nullptr ? Blas::Activation::dgelu : Blas::Activation::none,
+            const_cast<bf16*>(gelu_pre));
+  // dW^T (IC,OC) += inp^T (IC,N) . dout (N,OC); the epilogue sums dout's columns on the way
+  // (into scratch: it overwrites, and dbias accumulates), where cuBLASLt can.
+  float* sums = dbias != nullptr ? blas.scratch(OC) : nullptr;
+  if (dbias != nullptr && blas.gemm(false, true, IC, OC, N, inp, IC, dout, OC, dweight, IC, true,
+                                    1.0f, nullptr, nullptr, stream, Blas::Activation::none,
+                                    nullptr, sums)) {
+    accumulate(dbias, sums, OC, stream);
+    return;
+  }
   blas.gemm(false, true, IC, OC, N, inp, IC, dout, OC, dweight, IC, true, 1.0f, nullptr, nullptr,
             stream);
   if (dbias != nullptr) bias_backward(dbias, dout, N, OC, stream);

@@ -145,9 +145,8 @@ void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
                    p + at.offset[attprojb] + l * c1, residual, N, C, C, stream_);
     layernorm_forward(ln2, ln2_mean_ + l * N, ln2_rstd_ + l * N, res2, p + at.offset[ln2w] + l * c1,
                       p + at.offset[ln2b] + l * c1, N, C, stream_);
-    matmul_forward(blas_, fch, ln2, p + at.offset[fcw] + l * 4 * cc,
-                   p + at.offset[fcb] + l * 4 * c1, nullptr, N, C, 4 * C, stream_);
-    gelu_forward(fch_gelu, fch, 4 * NC, stream_);
+    matmul_forward(blas_, fch_gelu, ln2, p + at.offset[fcw] + l * 4 * cc,
+                   p + at.offset[fcb] + l * 4 * c1, nullptr, N, C, 4 * C, stream_, fch);
     matmul_forward(blas_, res3, fch_gelu, p + at.offset[fcprojw] + l * 4 * cc,
                    p + at.offset[fcprojb] + l * c1, res2, N, 4 * C, C, stream_);
   }
@@ -179,8 +178,8 @@ void GPT2::backward() {
     // MLP
     matmul_backward(blas_, dbig_, g + at.offset[fcprojw] + l * 4 * cc,
                     g + at.offset[fcprojb] + l * c1, dres_, fch_gelu_ + l * 4 * NC,
-                    p + at.offset[fcprojw] + l * 4 * cc, N, 4 * C, C, stream_);
-    gelu_backward(dbig_, fch_ + l * 4 * NC, dbig_, 4 * NC, stream_);
+                    p + at.offset[fcprojw] + l * 4 * cc, N, 4 * C, C, stream_,
+                    fch_ + l * 4 * NC);  // dbig_ is the gradient before the GELU
     matmul_backward(blas_, dsmall_, g + at.offset[fcw] + l * 4 * cc,
                     g + at.offset[fcb] + l * 4 * c1, dbig_, ln2_ + l * NC,
                     p + at.offset[fcw] + l * 4 * cc, N, C, 4 * C, stream_);

@@ -11,7 +11,6 @@
 #include "classifier.cuh"
 #include "encoder.cuh"
 #include "flash_attention.cuh"
-#include "gelu.cuh"
 #include "layernorm.cuh"
 #include "matmul.cuh"
 #include "reduce.cuh"

@@ -30,11 +30,6 @@ void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* do
                         const bf16* weight, const float* mean, const float* rstd, int N, int C,
                         cudaStream_t stream);
 
-// gelu.cuh: tanh approximation; n a multiple of 8. dinp may alias dout.
-void gelu_forward(bf16* out, const bf16* inp, std::size_t n, cudaStream_t stream);
-void gelu_backward(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t n,
-                   cudaStream_t stream);
-
 // matmul.cuh: dbias (OC) += column sums of dout (N,OC)
 void bias_backward(float* dbias, const bf16* dout, int N, int OC, cudaStream_t stream);
 
@@ -81,6 +76,8 @@ void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, cud
 void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate,
                 cudaStream_t stream);
 void float_to_bf16(bf16* out, const float* in, std::size_t n, cudaStream_t stream);
+// out (n) += x (n)
+void accumulate(float* out, const float* x, std::size_t n, cudaStream_t stream);
 
 // Number of multiprocessors of the current device (cached), for grid sizing.
 int sm_count();

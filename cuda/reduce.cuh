@@ -1,4 +1,4 @@
-// Whole-buffer reductions (gradient norm, loss sums) and the fp32 -> bf16 copy.
+// Whole-buffer reductions (gradient norm, loss sums), the fp32 -> bf16 copy and an fp32 add.
 #pragma once
 
 #include "common.cuh"
@@ -33,6 +33,16 @@ void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool acc
   if (!accumulate) CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
   sum_kernel<false>
       <<<std::min(ceil_div(n, 256), 4 * sm_count()), 256, 0, stream>>>(out, x, n, scale);
+  CUDA_CHECK_LAUNCH();
+}
+
+__global__ void accumulate_kernel(float* out, const float* x, std::size_t n) {
+  const std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] += x[i];
+}
+
+void accumulate(float* out, const float* x, std::size_t n, cudaStream_t stream) {
+  accumulate_kernel<<<ceil_div(n, 256), 256, 0, stream>>>(out, x, n);
   CUDA_CHECK_LAUNCH();
 }
 
