@@ -1,7 +1,6 @@
 // Fused causal attention (flash-style): scores and probabilities live only in
-// registers, never in device memory. A block owns 128 rows (queries, or keys
-// in the dK/dV pass), one warp per 16, and streams tiles of 64 of the other
-// side through shared memory; bf16 tensor-core MMAs (mma.sync m16n8k16, operands through
+// registers, never in device memory. Tiles of 64 queries x 64 keys, one warp
+// per 16 rows, bf16 tensor-core MMAs (mma.sync m16n8k16, operands through
 // ldmatrix) with fp32 accumulators and an online softmax; tiles stream into
 // shared memory by cp.async, two deep. The forward pass keeps the row
 // log-sum-exp; the backward pass recomputes the probabilities, in one kernel
@@ -18,15 +17,8 @@
 namespace speedrunner::cuda {
 namespace flash {
 
-// Rows a block owns, 16 per warp: 128 by default; 64 (the earlier layout) can be built with
-// -DSPEEDRUN_FLASH_ROWS=64 for side-by-side timing.
-#ifndef SPEEDRUN_FLASH_ROWS
-#define SPEEDRUN_FLASH_ROWS 128
-#endif
-constexpr int tile = 64;  // rows of a streamed tile (keys, or queries in the dK/dV pass)
-constexpr int rows = SPEEDRUN_FLASH_ROWS;
-constexpr int threads = rows / 16 * 32;
-static_assert(rows % tile == 0, "a block's rows are whole streamed tiles");
+constexpr int tile = 64;      // queries or keys per block
+constexpr int threads = 128;  // 4 warps x 16 rows
 constexpr int pad = 8;        // bf16 per shared row against bank conflicts
 
 __device__ inline std::uint32_t pack_bf16(float lo, float hi) {
@@ -169,9 +161,7 @@ __global__ void __launch_bounds__(threads)
             t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
-  const int row0 = qt * rows + warp * 16, q0 = row0 + g, q1 = q0 + 8;
-  // the key tiles the block's last query sees
-  const int last = min((T + tile - 1) / tile, (qt + 1) * rows / tile) - 1;
+  const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
   load_tile_async<HS>(Ks[0], q_base + C, stride, 0, T);
   load_tile_async<HS>(Vs[0], q_base + 2 * C, stride, 0, T);
   cp_async_commit();
@@ -179,9 +169,9 @@ __global__ void __launch_bounds__(threads)
   load_rows_a<HS>(qa, q_base, stride, row0, T, g, t);
   float o[HS / 8][4] = {};
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
-  for (int kt = 0; kt <= last; ++kt) {
+  for (int kt = 0; kt <= qt; ++kt) {
     const int buf = kt & 1;
-    if (kt < last) {
+    if (kt < qt) {
       load_tile_async<HS>(Ks[buf ^ 1], q_base + C, stride, (kt + 1) * tile, T);
       load_tile_async<HS>(Vs[buf ^ 1], q_base + 2 * C, stride, (kt + 1) * tile, T);
       cp_async_commit();
@@ -192,16 +182,14 @@ __global__ void __launch_bounds__(threads)
     __syncthreads();
     float s[8][4] = {};
     mma_rows<HS / 16, 8>(s, qa, &Ks[buf][0][0], HS + pad, lane);
-    // whether some key of the tile lies past some query of this warp (a tile wholly past them
-    // gives p = 0: key 0 came first, so the running max is finite)
-    const bool masked = (kt + 1) * tile > row0;
+    const bool diagonal = kt == qt;
     float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int key = kt * tile + nt * 8 + 2 * t + (e & 1);
-        const float v = !masked || key <= (e < 2 ? q0 : q1) ? s[nt][e] * scale : -INFINITY;
+        const float v = !diagonal || key <= (e < 2 ? q0 : q1) ? s[nt][e] * scale : -INFINITY;
         s[nt][e] = v;
         if (e < 2)
           mx0 = fmaxf(mx0, v);
@@ -295,8 +283,8 @@ __global__ void __launch_bounds__(threads)
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const bf16* do_base = dout + std::size_t(b) * T * C + h * HS;
-  const int row0 = kt * rows + warp * 16, k0 = row0 + g, k1 = k0 + 8;
-  const int tiles = (T + tile - 1) / tile, first = kt * rows / tile;
+  const int row0 = kt * tile + warp * 16, k0 = row0 + g, k1 = k0 + 8;
+  const int tiles = (T + tile - 1) / tile;
   auto load = [&](int qt, int buf) {
     load_tile_async<HS>(Qs[buf], q_base, stride, qt * tile, T);
     load_tile_async<HS>(dOs[buf], do_base, C, qt * tile, T);
@@ -307,13 +295,13 @@ __global__ void __launch_bounds__(threads)
       D_s[buf][i] = q < T ? D[std::size_t(bh) * T + q] : 0.0f;
     }
   };
-  load(first, 0);
+  load(kt, 0);
   std::uint32_t ka[HS / 16][4], va[HS / 16][4];
   load_rows_a<HS>(ka, q_base + C, stride, row0, T, g, t);
   load_rows_a<HS>(va, q_base + 2 * C, stride, row0, T, g, t);
   float dk[HS / 8][4] = {}, dv[HS / 8][4] = {};
-  for (int qt = first; qt < tiles; ++qt) {
-    const int buf = (qt - first) & 1;
+  for (int qt = kt; qt < tiles; ++qt) {
+    const int buf = (qt - kt) & 1;
     if (qt + 1 < tiles) {
       load(qt + 1, buf ^ 1);
       cp_async_wait<1>();
@@ -373,8 +361,7 @@ __global__ void __launch_bounds__(threads)
             t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
-  const int row0 = qt * rows + warp * 16, q0 = row0 + g, q1 = q0 + 8;
-  const int last = min((T + tile - 1) / tile, (qt + 1) * rows / tile) - 1;
+  const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
   load_tile_async<HS>(Ks[0], q_base + C, stride, 0, T);
   load_tile_async<HS>(Vs[0], q_base + 2 * C, stride, 0, T);
   cp_async_commit();
@@ -386,9 +373,9 @@ __global__ void __launch_bounds__(threads)
   const float D0 = q0 < T ? D[std::size_t(bh) * T + q0] : 0.0f,
               D1 = q1 < T ? D[std::size_t(bh) * T + q1] : 0.0f;
   float dq[HS / 8][4] = {};
-  for (int kt = 0; kt <= last; ++kt) {
+  for (int kt = 0; kt <= qt; ++kt) {
     const int buf = kt & 1;
-    if (kt < last) {
+    if (kt < qt) {
       load_tile_async<HS>(Ks[buf ^ 1], q_base + C, stride, (kt + 1) * tile, T);
       load_tile_async<HS>(Vs[buf ^ 1], q_base + 2 * C, stride, (kt + 1) * tile, T);
       cp_async_commit();
@@ -428,7 +415,7 @@ __global__ void __launch_bounds__(threads)
 
 template <int HS>
 void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaStream_t stream) {
-  const dim3 grid((T + rows - 1) / rows, B * NH);
+  const dim3 grid((T + tile - 1) / tile, B * NH);
   forward_kernel<HS><<<grid, threads, 0, stream>>>(out, lse, qkv, T, NH, 1.0f / sqrtf(float(HS)));
   CUDA_CHECK_LAUNCH();
 }
@@ -439,7 +426,7 @@ void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf1
   const float scale = 1.0f / sqrtf(float(HS));
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
-  const dim3 grid((T + rows - 1) / rows, B * NH);
+  const dim3 grid((T + tile - 1) / tile, B * NH);
   backward_kv_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
   backward_q_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
