@@ -15,7 +15,7 @@ run_log() {
   local dir=$1 name=$2 step_ms=$3 floor=$4 rate=$5 stop=$6 schedule=${7:-2000}
   mkdir -p "$dir"
   {
-    echo "# device-calibrate: $name from /x/$name on GPU 1 ($card), stop target $stop"
+    echo "# device-calibrate: $name from /x/$name on GPU 1 ($card), stop target $stop, time limit 420 s"
     echo "batch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs ($card) = 32768 tokens per step; 32 val batches"
     awk -v ms="$step_ms" -v f="$floor" -v k="$rate" -v stop="$stop" -v n="$schedule" 'BEGIN {
       for (s = 0; s <= n; s += 25) {

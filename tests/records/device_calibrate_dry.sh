@@ -48,6 +48,19 @@ got=$(rows twice)
 grep -q "dir=$tmp/twice/work/oracle_2 " "$tmp/twice/work/logs/train_oracle_2b_run1.log" ||
   fail "oracle_2 did not run the patched tree in WORK_DIR"
 
+# Runs are cut at DEADLINE_S (default 570 s from the start) and skipped when it is near.
+calibrate limits GPUS="0 1" RUN_LIMIT_S=1000 PLAN="record_1 record_2"
+grep -q 'time limit 5[67][0-9] s$' "$tmp/limits/work/logs/train_record_1_run1.log" ||
+  fail "RUN_LIMIT_S=1000 was not cut to the 570 s deadline: $(head -1 "$tmp/limits/work/logs/train_record_1_run1.log")"
+grep -q 'time limit 420 s$' "$tmp/lanes/work/logs/train_record_1_run1.log" ||
+  fail "the default run limit is not 420 s: $(head -1 "$tmp/lanes/work/logs/train_record_1_run1.log")"
+calibrate late GPUS="0" DEADLINE_S=5 PLAN="record_1,record_2"
+rc=$?
+((rc == 1)) || fail "skipped runs exited $rc, expected 1"
+[[ $(tail -n +2 "$tmp/late/work/logs/runs.tsv" | cut -f6 | sort -u) == skipped ]] || fail "runs past the deadline were not skipped: $(cat "$tmp/late/work/logs/runs.tsv")"
+[[ -e $tmp/late/work/logs/train_record_1_run1.log ]] && fail "a skipped run was started"
+tar -tzf "$tmp/late/out/calibration.tar.gz" | grep -q 'runs.tsv' || fail "no calibration.tar.gz after skipped runs"
+
 # Plans refused before anything runs, each with a message naming the problem.
 refuse() {  # refuse NAME PATTERN ENV...
   local name=$1 pattern=$2; shift 2
