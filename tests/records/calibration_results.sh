@@ -29,6 +29,7 @@ run_log() {
 }
 calibration_files() {  # calibration_files DIR: three runs of each record, records 3-5 stopped at 3.6
   local d=$1
+  mkdir -p "$d"
   printf 'index, name, memory.total [MiB], clocks.max.sm [MHz]\n' > "$d/gpu.txt"
   for i in 0 1 2 3; do echo "$i, $card, 81559 MiB, 1980 MHz" >> "$d/gpu.txt"; done
   printf 'PLAN=record_1,record_1,record_1 record_2,record_2,record_2 record_3@3.6,record_4@3.6,record_5@3.6\ndate=2026-11-27\n' > "$d/plan.txt"
@@ -44,7 +45,7 @@ json() {  # json FILE PYTHON-EXPRESSION-ON-d
   python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
-logs=$tmp/logs; mkdir -p "$logs"; calibration_files "$logs"
+logs=$tmp/logs; calibration_files "$logs"
 out=$tmp/tree
 "$script" --logs "$logs" --out-root "$out" 4.2 > "$tmp/ok.txt" 2>&1 || fail "a valid calibration was refused: $(cat "$tmp/ok.txt")"
 r1=$out/workspace_templates/nanogpt_speedrun/record_1/results.json
@@ -74,6 +75,18 @@ else
 fi
 grep -q '^| 1 | 118,800 (115,500, 118,800, 122,100) | 1650/1650/1650 |' "$tmp/ok.txt" || fail "markdown table row for record 1: $(cat "$tmp/ok.txt")"
 
+# Two device calls in subfolders of --logs count together; two kinds of card are refused.
+split=$tmp/split; mkdir -p "$split/b"; calibration_files "$split/a"
+mv "$split"/a/train_*_run3.log "$split/b/"; cp "$split/a/gpu.txt" "$split/a/plan.txt" "$split/b/"
+"$script" --logs "$split" --out-root "$tmp/split-out" 4.2 > "$tmp/split.txt" 2>&1 || fail "split calibration refused: $(cat "$tmp/split.txt")"
+cmp -s "$tmp/split-out/workspace_templates/nanogpt_speedrun/record_1/results.json" "$r1" &&
+  fail "the split calibration's results.json does not name its logs' own paths"
+[[ $(json "$tmp/split-out/workspace_templates/nanogpt_speedrun/record_1/results.json" 'd["tracks"]["mini"]["train_time_ms"], d["tracks"]["mini"]["n_runs"]') == "118800 3" ]] ||
+  fail "the split calibration differs: $(cat "$tmp/split.txt")"
+sed -i 's/H100 80GB HBM3/H200/' "$split/b/gpu.txt"
+"$script" --logs "$split" --dry 4.2 > "$tmp/cards.txt" 2>&1 && fail "runs on two kinds of card were accepted"
+grep -q 'mixes runs on different machines' "$tmp/cards.txt" || fail "two-card text: $(cat "$tmp/cards.txt")"
+
 # --dry prints and writes nothing.
 "$script" --logs "$logs" --out-root "$tmp/dry" --dry 4.2 > "$tmp/dry.txt" 2>&1 || fail "--dry failed: $(cat "$tmp/dry.txt")"
 [[ -e $tmp/dry ]] && fail "--dry wrote files"
@@ -100,6 +113,13 @@ grep -q 'mixes schedules of \[800, 2000\]' "$tmp/mixed.txt" || fail "mixed-sched
 # --scan gives every record's median time to each candidate target.
 "$script" --logs "$logs" --scan 4.5,4.2 > "$tmp/scan.txt" 2>&1 || fail "--scan failed: $(cat "$tmp/scan.txt")"
 grep -q '^| 1 | .* | 118,800 (1650) |$' "$tmp/scan.txt" || fail "--scan row for record 1: $(cat "$tmp/scan.txt")"
+grep -q 'not faster' "$tmp/scan.txt" && fail "--scan flags a record that is faster: $(cat "$tmp/scan.txt")"
+slow=$tmp/slow; calibration_files "$slow"
+for i in 1 2 3; do run_log "$slow" "oracle_5_run$i" 200 2.8 0.014 3.6; done  # 125 steps at 200 ms: 25 s > record 4's 11.7 s
+"$script" --logs "$slow" --scan 4.2 > "$tmp/scan-slow.txt" 2>&1
+grep -q 'target 4.2: record(s) \[5\] not faster than the record before' "$tmp/scan-slow.txt" ||
+  fail "--scan does not flag a slower record 5: $(cat "$tmp/scan-slow.txt")"
+
 # "at or below": a validation equal to the target counts (record 1's 4.1877 at step 1650).
 "$script" --logs "$logs" --scan 4.1877 > "$tmp/equal.txt" 2>&1
 grep -q '^| 1 | 118,800 (1650) |$' "$tmp/equal.txt" || fail "a validation equal to the target did not count: $(cat "$tmp/equal.txt")"
