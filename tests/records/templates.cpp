@@ -100,7 +100,7 @@ TEST_CASE("results.json holds each record's mini-track measurement and the publi
     REQUIRE_FALSE(ec);
     const auto& tracks = doc.at("tracks");
     const auto& mini = tracks.at("mini");
-    CHECK(mini.at("card").as_string().find("H200") != boost::json::string::npos);
+    CHECK(mini.at("card").as_string().starts_with("NVIDIA "));  // the measuring card, from the logs
     CHECK(mini.at("target_val_loss").to_number<double>() == Approx(4.75));
     const double median = mini.at("train_time_ms").to_number<double>();
     CHECK(median > 0);

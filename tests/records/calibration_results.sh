@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# scripts/records/calibration-results on synthetic device-calibrate logs in a temp folder: the
+# time to the target, the card from gpu.txt, stop-target runs, and the logs it must refuse.
+#   tests/records/calibration_results.sh SOURCE_ROOT
+set -u
+script=$1/scripts/records/calibration-results
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+card="NVIDIA H100 80GB HBM3"
+
+# run_log DIR NAME STEP_MS FLOOR RATE STOP [SCHEDULE]: validation every 25 steps with
+# val_loss = FLOOR + 7.8 exp(-RATE step), ending at the first validation <= STOP (0: never).
+run_log() {
+  local dir=$1 name=$2 step_ms=$3 floor=$4 rate=$5 stop=$6 schedule=${7:-2000}
+  mkdir -p "$dir"
+  {
+    echo "# device-calibrate: $name from /x/$name on GPU 1 ($card), stop target $stop, time limit 420 s"
+    echo "batch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs ($card) = 32768 tokens per step; 32 val batches"
+    awk -v ms="$step_ms" -v f="$floor" -v k="$rate" -v stop="$stop" -v n="$schedule" 'BEGIN {
+      for (s = 0; s <= n; s += 25) {
+        loss = f + 7.8 * exp(-k * s)
+        if (s > 0) printf "step:%d/%d train_loss:%.4f train_time:%dms step_avg:%.2fms\n", s, n, loss, s * ms, ms
+        printf "step:%d/%d val_loss:%.4f train_time:%dms step_avg:%.2fms\n", s, n, loss, s * ms, (s ? ms : 0)
+        if (stop > 0 && loss <= stop) break
+      }
+    }'
+  } > "$dir/train_$name.log"
+}
+calibration_files() {  # calibration_files DIR: three runs of each record, records 3-5 stopped at 3.6
+  local d=$1
+  mkdir -p "$d"
+  printf 'index, name, memory.total [MiB], clocks.max.sm [MHz]\n' > "$d/gpu.txt"
+  for i in 0 1 2 3; do echo "$i, $card, 81559 MiB, 1980 MHz" >> "$d/gpu.txt"; done
+  printf 'PLAN=record_1,record_1,record_1 record_2,record_2,record_2 record_3@3.6,record_4@3.6,record_5@3.6\ndate=2026-11-27\n' > "$d/plan.txt"
+  for i in 1 2 3; do
+    run_log "$d" "record_1_run$i" $((68 + 2 * i)) 3.9 0.002 0
+    run_log "$d" "record_2_run$i" $((70 + 2 * i)) 3.7 0.003 0
+    run_log "$d" "record_3_run$i" 80 2.8 0.010 3.6
+    run_log "$d" "record_4_run$i" 78 2.8 0.012 3.6
+    run_log "$d" "oracle_5_run$i" 78 2.8 0.014 3.6
+  done
+}
+json() {  # json FILE PYTHON-EXPRESSION-ON-d
+  python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+logs=$tmp/logs; calibration_files "$logs"
+out=$tmp/tree
+"$script" --logs "$logs" --out-root "$out" 4.2 > "$tmp/ok.txt" 2>&1 || fail "a valid calibration was refused: $(cat "$tmp/ok.txt")"
+r1=$out/workspace_templates/nanogpt_speedrun/record_1/results.json
+r3=$out/workspace_templates/nanogpt_speedrun/record_3/results.json
+if [[ -f $r1 && -f $r3 ]]; then
+  # record 1 first reaches 4.2 at step 1650 (3.9 + 7.8 exp(-3.3) = 4.1877); step times 70, 72, 74 ms
+  [[ $(json "$r1" 'd["tracks"]["mini"]["train_time_ms"]') == 118800 ]] ||
+    fail "record 1's median time: $(json "$r1" 'd["tracks"]["mini"]["train_time_ms"]'), expected 1650 x 72 = 118800"
+  [[ $(json "$r1" '[r["n_steps"] for r in d["tracks"]["mini"]["runs"]]') == "[1650, 1650, 1650]" ]] ||
+    fail "record 1's steps to the target: $(json "$r1" '[r["n_steps"] for r in d["tracks"]["mini"]["runs"]]')"
+  [[ $(json "$r1" 'd["tracks"]["mini"]["card"]') == "$card (one GPU of a 4-GPU machine, 3 runs side by side)" ]] ||
+    fail "card: $(json "$r1" 'd["tracks"]["mini"]["card"]')"
+  [[ $(json "$r1" 'all(r["full_schedule"]["n_steps"] == 2000 for r in d["tracks"]["mini"]["runs"])') == True ]] ||
+    fail "record 1's full runs lack full_schedule"
+  [[ $(json "$r3" 'any("full_schedule" in r for r in d["tracks"]["mini"]["runs"])') == False ]] ||
+    fail "a run stopped at 3.6 claims a full schedule"
+  [[ $(json "$r3" '[r["stop_target"] for r in d["tracks"]["mini"]["runs"]]') == "[3.6, 3.6, 3.6]" ]] ||
+    fail "record 3's stop targets: $(json "$r3" '[r.get("stop_target") for r in d["tracks"]["mini"]["runs"]]')"
+  json "$r1" 'd["tracks"]["mini"]["note"]' | grep -q '2000-step mini schedule' || fail "the note does not name the 2000-step schedule"
+  [[ $(json "$r1" 'd["tracks"]["mini"]["n_steps_schedule"], d["tracks"]["mini"]["target_val_loss"]') == "2000 4.2" ]] ||
+    fail "schedule or target not recorded"
+  r5=$out/workspace_templates/nanogpt_speedrun/record_5/results.json
+  [[ $(json "$r5" 'd["tracks"]["mini"]["runs"][0]["code"]') == "record_4 + level-0 diff (byte-identical to record_5)" ]] ||
+    fail "oracle runs are not marked as the patched tree"
+else
+  fail "no results.json under --out-root: $(cat "$tmp/ok.txt")"
+fi
+grep -q '^| 1 | 118,800 (115,500, 118,800, 122,100) | 1650/1650/1650 |' "$tmp/ok.txt" || fail "markdown table row for record 1: $(cat "$tmp/ok.txt")"
+
+# Two device calls in subfolders of --logs count together; two kinds of card are refused.
+split=$tmp/split; mkdir -p "$split/b"; calibration_files "$split/a"
+mv "$split"/a/train_*_run3.log "$split/b/"; cp "$split/a/gpu.txt" "$split/a/plan.txt" "$split/b/"
+"$script" --logs "$split" --out-root "$tmp/split-out" 4.2 > "$tmp/split.txt" 2>&1 || fail "split calibration refused: $(cat "$tmp/split.txt")"
+cmp -s "$tmp/split-out/workspace_templates/nanogpt_speedrun/record_1/results.json" "$r1" &&
+  fail "the split calibration's results.json does not name its logs' own paths"
+[[ $(json "$tmp/split-out/workspace_templates/nanogpt_speedrun/record_1/results.json" 'd["tracks"]["mini"]["train_time_ms"], d["tracks"]["mini"]["n_runs"]') == "118800 3" ]] ||
+  fail "the split calibration differs: $(cat "$tmp/split.txt")"
+sed -i 's/H100 80GB HBM3/H200/' "$split/b/gpu.txt"
+"$script" --logs "$split" --dry 4.2 > "$tmp/cards.txt" 2>&1 && fail "runs on two kinds of card were accepted"
+grep -q 'mixes runs on different machines' "$tmp/cards.txt" || fail "two-card text: $(cat "$tmp/cards.txt")"
+
+# --dry prints and writes nothing.
+"$script" --logs "$logs" --out-root "$tmp/dry" --dry 4.2 > "$tmp/dry.txt" 2>&1 || fail "--dry failed: $(cat "$tmp/dry.txt")"
+[[ -e $tmp/dry ]] && fail "--dry wrote files"
+
+# A target below a run's stop target is refused, naming the log and the fix.
+# (record 4's runs stop at step 200 with 3.5076; record 3's at 250 with 3.4425, below the target)
+"$script" --logs "$logs" --out-root "$tmp/low" 3.45 > "$tmp/low.txt" 2>&1 && fail "target 3.45 below the stop target 3.6 was accepted"
+grep -q 'train_record_4_run1.log never reaches 3.45: it stopped at its stop target 3.6, last validation 3.5076 at step 200/2000' \
+  "$tmp/low.txt" || fail "refusal text: $(cat "$tmp/low.txt")"
+grep -q 'train_record_3_run1.log' "$tmp/low.txt" && fail "record 3, which reaches 3.45, was named: $(cat "$tmp/low.txt")"
+grep -q '^fix: choose a target of at least 4.0429' "$tmp/low.txt" || fail "the refusal's fix: $(cat "$tmp/low.txt")"
+[[ -e $tmp/low ]] && fail "a refused calibration wrote files"
+
+# A full run that never gets there is refused too.
+"$script" --logs "$logs" --out-root "$tmp/never" 3.8 > "$tmp/never.txt" 2>&1 && fail "target 3.8 that record 1 never reaches was accepted"
+grep -q 'train_record_1_run1.log never reaches 3.8: its schedule ended' "$tmp/never.txt" || fail "refusal text: $(cat "$tmp/never.txt")"
+
+# Logs of two schedules in one folder are refused.
+mixed=$tmp/mixed; mkdir -p "$mixed"; calibration_files "$mixed"
+run_log "$mixed" record_1_run4 70 3.9 0.002 0 800
+"$script" --logs "$mixed" --out-root "$tmp/mixed-out" 4.5 > "$tmp/mixed.txt" 2>&1 && fail "mixed schedules were accepted"
+grep -q 'mixes schedules of \[800, 2000\]' "$tmp/mixed.txt" || fail "mixed-schedule text: $(cat "$tmp/mixed.txt")"
+
+# --scan gives every record's median time to each candidate target.
+"$script" --logs "$logs" --scan 4.5,4.2 > "$tmp/scan.txt" 2>&1 || fail "--scan failed: $(cat "$tmp/scan.txt")"
+grep -q '^| 1 | .* | 118,800 (1650) |$' "$tmp/scan.txt" || fail "--scan row for record 1: $(cat "$tmp/scan.txt")"
+grep -q 'not faster' "$tmp/scan.txt" && fail "--scan flags a record that is faster: $(cat "$tmp/scan.txt")"
+slow=$tmp/slow; calibration_files "$slow"
+for i in 1 2 3; do run_log "$slow" "oracle_5_run$i" 200 2.8 0.014 3.6; done  # 125 steps at 200 ms: 25 s > record 4's 11.7 s
+"$script" --logs "$slow" --scan 4.2 > "$tmp/scan-slow.txt" 2>&1
+grep -q 'target 4.2: record(s) \[5\] not faster than the record before' "$tmp/scan-slow.txt" ||
+  fail "--scan does not flag a slower record 5: $(cat "$tmp/scan-slow.txt")"
+
+# "at or below": a validation equal to the target counts (record 1's 4.1877 at step 1650).
+"$script" --logs "$logs" --scan 4.1877 > "$tmp/equal.txt" 2>&1
+grep -q '^| 1 | 118,800 (1650) |$' "$tmp/equal.txt" || fail "a validation equal to the target did not count: $(cat "$tmp/equal.txt")"
+
+((failures == 0)) && echo "calibration-results: all checks passed"
+exit $((failures > 0))

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# scripts/records/device-calibrate with DRY_RUN=1 (no GPU): which GPU, stop target and log name
+# each run of a PLAN gets, and the plans it must refuse before any device time is spent.
+#   tests/records/device_calibrate_dry.sh SOURCE_ROOT
+set -u
+script=$1/scripts/records/device-calibrate
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# calibrate NAME ENV...: a dry call with its own OUT and WORK_DIR; output in $tmp/NAME.txt
+calibrate() {
+  local name=$1; shift
+  env DRY_RUN=1 OUT="$tmp/$name/out" WORK_DIR="$tmp/$name/work" "$@" "$script" > "$tmp/$name.txt" 2>&1
+}
+rows() { tail -n +2 "$tmp/$1/work/logs/runs.tsv" | cut -f1,2,3,5 | sort; }
+
+# Two lanes on GPUs 1 and 2; lane 2 runs record_2 to the end, then record_3 stopped at 3.6.
+calibrate lanes GPUS="1 2" ORACLES=0 PLAN="record_1 record_2,record_3@3.6"
+rc=$?
+((rc == 0)) || fail "the two-lane plan exited $rc: $(cat "$tmp/lanes.txt")"
+expected=$'record_1_run1\trecord_1\t1\t0\nrecord_2_run1\trecord_2\t2\t0\nrecord_3_run1\trecord_3\t2\t3.6'
+got=$(rows lanes)
+[[ $got == "$expected" ]] || fail "runs.tsv rows (log, code, GPU, stop target): got"$'\n'"$got"$'\n'"expected"$'\n'"$expected"
+logs=$tmp/lanes/work/logs
+grep -q 'CUDA_VISIBLE_DEVICES=1 SPEEDRUN_TARGET_VAL_LOSS=0 SPEEDRUN_TRACK=mini' "$logs/train_record_1_run1.log" ||
+  fail "record_1's trainer did not see GPU 1 and target 0: $(cat "$logs/train_record_1_run1.log")"
+grep -q 'CUDA_VISIBLE_DEVICES=2 SPEEDRUN_TARGET_VAL_LOSS=3.6 SPEEDRUN_TRACK=mini' "$logs/train_record_3_run1.log" ||
+  fail "record_3's trainer did not see GPU 2 and target 3.6: $(cat "$logs/train_record_3_run1.log")"
+grep -q 'dir=.*/workspace_templates/nanogpt_speedrun/record_3 ' "$logs/train_record_3_run1.log" ||
+  fail "record_3 did not run the workspace template: $(cat "$logs/train_record_3_run1.log")"
+# A lane runs in order: record_2 before record_3 on GPU 2.
+order=$(awk -F'\t' '$3 == 2 { printf "%s ", $1 }' "$logs/runs.tsv")
+[[ $order == "record_2_run1 record_3_run1 " ]] || fail "lane 2 ran in the order '$order'"
+ls "$logs"/build_oracle_* > /dev/null 2>&1 && fail "ORACLES=0 still built the oracle trees"
+grep -c 'is identical to' "$tmp/lanes.txt" | grep -qx 4 || fail "the four patch-identity checks did not all pass: $(cat "$tmp/lanes.txt")"
+tar -tzf "$tmp/lanes/out/calibration.tar.gz" | grep -q 'runs.tsv' || fail "calibration.tar.gz lacks runs.tsv"
+grep -qx 'GPUS=1 2' "$logs/plan.txt" || fail "plan.txt does not record GPUS"
+
+# The same record in two lanes gets distinct names; RUN_TAG goes in front of the run number.
+calibrate twice GPUS="3 5" RUN_TAG=b PLAN="record_1@4.5 record_1,oracle_2"
+rc=$?
+((rc == 0)) || fail "the repeated-record plan exited $rc: $(cat "$tmp/twice.txt")"
+expected=$'oracle_2b_run1\toracle_2\t5\t0\nrecord_1b_run1\trecord_1\t3\t4.5\nrecord_1b_run2\trecord_1\t5\t0'
+got=$(rows twice)
+[[ $got == "$expected" ]] || fail "repeated-record rows: got"$'\n'"$got"$'\n'"expected"$'\n'"$expected"
+[[ -f $tmp/twice/work/logs/build_oracle_2.log ]] || fail "the oracle trees were not built by default"
+grep -q "dir=$tmp/twice/work/oracle_2 " "$tmp/twice/work/logs/train_oracle_2b_run1.log" ||
+  fail "oracle_2 did not run the patched tree in WORK_DIR"
+
+# Runs are cut at DEADLINE_S (default 570 s from the start) and skipped when it is near.
+calibrate limits GPUS="0 1" RUN_LIMIT_S=1000 PLAN="record_1 record_2"
+grep -q 'time limit 5[67][0-9] s$' "$tmp/limits/work/logs/train_record_1_run1.log" ||
+  fail "RUN_LIMIT_S=1000 was not cut to the 570 s deadline: $(head -1 "$tmp/limits/work/logs/train_record_1_run1.log")"
+grep -q 'time limit 420 s$' "$tmp/lanes/work/logs/train_record_1_run1.log" ||
+  fail "the default run limit is not 420 s: $(head -1 "$tmp/lanes/work/logs/train_record_1_run1.log")"
+calibrate late GPUS="0" DEADLINE_S=5 PLAN="record_1,record_2"
+rc=$?
+((rc == 1)) || fail "skipped runs exited $rc, expected 1"
+[[ $(tail -n +2 "$tmp/late/work/logs/runs.tsv" | cut -f6 | sort -u) == skipped ]] || fail "runs past the deadline were not skipped: $(cat "$tmp/late/work/logs/runs.tsv")"
+[[ -e $tmp/late/work/logs/train_record_1_run1.log ]] && fail "a skipped run was started"
+tar -tzf "$tmp/late/out/calibration.tar.gz" | grep -q 'runs.tsv' || fail "no calibration.tar.gz after skipped runs"
+
+# Plans refused before anything runs, each with a message naming the problem.
+refuse() {  # refuse NAME PATTERN ENV...
+  local name=$1 pattern=$2; shift 2
+  calibrate "$name" "$@"
+  local rc=$?
+  ((rc == 2)) || fail "$name: exited $rc, expected 2"
+  grep -q -- "$pattern" "$tmp/$name.txt" || fail "$name: no '$pattern' in: $(cat "$tmp/$name.txt")"
+  [[ -e $tmp/$name/work/logs/runs.tsv ]] && fail "$name: runs were started"
+}
+refuse more_lanes "3 lanes but only 2 GPUs" GPUS="1 2" PLAN="record_1 record_2 record_3"
+refuse bad_record "record_9" GPUS="0" PLAN="record_9"
+refuse bad_target "record_3@high" GPUS="0" PLAN="record_3@high"
+refuse oracle_off "ORACLES=0" GPUS="0" ORACLES=0 PLAN="oracle_3"
+refuse bad_gpu "GPUS entry 'x'" GPUS="x" PLAN="record_1"
+
+((failures == 0)) && echo "device-calibrate dry runs: all checks passed"
+exit $((failures > 0))
