@@ -4,7 +4,8 @@
 // ldmatrix) with fp32 accumulators and an online softmax; tiles stream into
 // shared memory by cp.async, two deep. The forward pass keeps the row
 // log-sum-exp; the backward pass recomputes the probabilities, in one kernel
-// per key tile (dK, dV) and one per query tile (dQ), so no atomics are needed.
+// per key tile (dK, dV) and one per query tile (dQ), so no atomics are needed;
+// the two run side by side on two streams.
 // q, k, v are read straight from the qkv projection (B,T,3C) and the results
 // written in (B,T,C) / (B,T,3C) layout, so no head split/merge passes either.
 #pragma once
@@ -420,17 +421,41 @@ void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaS
   CUDA_CHECK_LAUNCH();
 }
 
+// A second stream for the dQ kernel, made on first use for the current device (one device per
+// process, as the trainer runs) and kept for the process's life.
+struct SideStream {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t ready = nullptr, done = nullptr;
+  SideStream() {
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  }
+};
+inline SideStream& side_stream() {
+  static SideStream side;
+  return side;
+}
+
+// The dK/dV and dQ kernels read the same inputs and write disjoint parts of dqkv, and each
+// keeps only 8 warps on a multiprocessor (their register use allows no more), so they run side
+// by side: dK/dV on `stream`, dQ on the side stream, joined before returning.
 template <int HS>
 void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv,
               const float* lse, int B, int T, int NH, cudaStream_t stream) {
   const float scale = 1.0f / sqrtf(float(HS));
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
+  SideStream& side = side_stream();
+  CUDA_CHECK(cudaEventRecord(side.ready, stream));
   const dim3 grid((T + tile - 1) / tile, B * NH);
   backward_kv_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
-  backward_q_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
+  CUDA_CHECK(cudaStreamWaitEvent(side.stream, side.ready, 0));
+  backward_q_kernel<HS><<<grid, threads, 0, side.stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
+  CUDA_CHECK(cudaEventRecord(side.done, side.stream));
+  CUDA_CHECK(cudaStreamWaitEvent(stream, side.done, 0));
 }
 
 }  // namespace flash
