@@ -101,7 +101,7 @@ TEST_CASE("results.json holds each record's mini-track measurement and the publi
     const auto& tracks = doc.at("tracks");
     const auto& mini = tracks.at("mini");
     CHECK(mini.at("card").as_string().starts_with("NVIDIA "));  // the measuring card, from the logs
-    CHECK(mini.at("target_val_loss").to_number<double>() == Approx(4.70));
+    CHECK(mini.at("target_val_loss").to_number<double>() == Approx(4.75));
     const double median = mini.at("train_time_ms").to_number<double>();
     CHECK(median > 0);
     if (r > 1) CHECK(median < previous_ms);  // the calibration's promise: each record reaches the target sooner
@@ -109,7 +109,7 @@ TEST_CASE("results.json holds each record's mini-track measurement and the publi
     const auto& runs = mini.at("runs").as_array();
     REQUIRE(runs.size() == static_cast<std::size_t>(mini.at("n_runs").to_number<int>()));
     for (const auto& run : runs) {
-      CHECK(run.at("val_loss").to_number<double>() <= 4.70);
+      CHECK(run.at("val_loss").to_number<double>() <= 4.75);
       CHECK(fs::exists(source_root() / std::string(run.at("log").as_string())));
     }
     CHECK(tracks.at("fineweb").at("train_time_ms").to_number<double>() == Approx(ls_ms[r - 1]));
