@@ -46,6 +46,23 @@ TEST_CASE("a glob reads its files in name order, cleaned and headed by their nam
                        "\n=== " + levels + "/level_1_schedule.txt ===\nlr: triple it\n");
 }
 
+TEST_CASE("a diff hint is kept byte for byte: trailing spaces and blank context lines matter to it",
+          "[knowledge]") {
+  TempDir dir;
+  // an added line ending in spaces, two blank context lines (" ") in a row, a CRLF line
+  const std::string diff =
+      "diff --git a/run.sh b/run.sh\n--- a/run.sh\n+++ b/run.sh\n@@ -1,4 +1,4 @@\n"
+      "-lr=6e-4\n+lr=1.8e-3  \n \n \n tail\r\n";
+  write(dir.path() / "level_0_diff.txt", diff + "\n");
+  write(dir.path() / "notes.txt", "prose  \n\n\n\nstill prose\n");
+  auto k = knowledge::load({"level_0_diff.txt", "notes.txt"}, dir.path());
+  REQUIRE(k.has_value());
+  REQUIRE(k->sources.size() == 2);
+  CHECK(k->sources[0].text == diff.substr(0, diff.size() - 1));  // only the final line breaks go
+  CHECK(k->render().find(diff) != std::string::npos);             // and the rendering restores one
+  CHECK(k->sources[1].text == "prose\n\nstill prose");         // prose is still cleaned
+}
+
 TEST_CASE("several patterns keep their order and read each file once", "[knowledge]") {
   HintTree tree;
   auto k = knowledge::load({levels + "/level_2_description.txt", levels + "/level_*.txt"}, tree.root());

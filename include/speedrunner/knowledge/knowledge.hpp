@@ -21,6 +21,7 @@ namespace speedrunner::knowledge {
 struct Source {
   std::string name;  // the path as the user would write it (relative to the root when under it)
   std::string text;  // cleaned: LF line ends, no trailing spaces, no runs of blank lines
+                     // (a diff is kept byte for byte, but for its final line break)
   friend bool operator==(const Source&, const Source&) = default;
 };
 
@@ -54,12 +55,23 @@ struct Rendered {
 
 namespace detail {
 
-// Text as a model should read it; an error for binary files.
+// Whether a hint is a patch (level 0): its first line opens a git or unified diff.
+[[nodiscard]] inline bool is_diff(std::string_view text) {
+  return text.starts_with("diff --git ") || text.starts_with("--- ") || text.starts_with("Index: ");
+}
+
+// Text as a model should read it; an error for binary files. A diff keeps every byte (trailing
+// spaces, blank context lines, CRs of CRLF files all matter to the patch) but its final line
+// breaks, which the rendering adds back.
 [[nodiscard]] inline Result<std::string> clean_text(std::string raw, const std::string& name) {
   if (raw.starts_with("\xEF\xBB\xBF")) raw.erase(0, 3);
   if (raw.find('\0') != std::string::npos)
     return fail("knowledge_src_paths: " + name + " is not a text file (it holds NUL bytes)",
                 "point knowledge_src_paths at the .txt or .md hint files");
+  if (is_diff(raw)) {
+    while (raw.ends_with('\n')) raw.pop_back();
+    return raw;
+  }
   std::string out;
   std::size_t blank_run = 0;
   std::istringstream in(raw);
