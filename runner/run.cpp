@@ -109,6 +109,7 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   if (executor->kind == cfg::ExecutorKind::slurm) {
     auto slurm = group<cfg::SlurmExecutorSettings>(c, "executor");
     if (!slurm) return std::unexpected(slurm.error());
+    if (auto ok = cfg::check(*slurm); !ok) return std::unexpected(ok.error());
     const auto& e = *slurm;
     s.executor = "slurm";
     s.slurm.max_parallel = e.max_parallel;
@@ -122,7 +123,9 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
     s.slurm.cpus_per_task = e.cpus_per_task;
     s.slurm.job_ttl = std::chrono::minutes(static_cast<int>(e.job_ttl_minutes));
     s.slurm.poll_interval = std::chrono::milliseconds(static_cast<long>(static_cast<double>(e.poll_interval_s) * 1000));
+    s.slurm.mem = e.mem.value_or("");
     s.slurm.requeue_preempted = e.requeue_preempted;
+    if (e.max_requeues) s.slurm.max_requeues = *e.max_requeues;
     s.slurm.extra_sbatch_lines = e.extra_sbatch_lines;
     for (const auto& [k, v] : e.env) s.slurm.env.emplace_back(k, v);
     s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(e.log_tail_chars));

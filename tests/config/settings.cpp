@@ -104,3 +104,18 @@ TEST_CASE("check_settings reports the first bad value with its key path", "[conf
   CHECK(cfg::check_settings(compose({"+science_runner.debug_probability=0.1"})).error().what.starts_with(
       "science_runner.debug_probability: unknown key (did you mean debug_prob?)"));
 }
+
+TEST_CASE("the Slurm executor's memory is a size Slurm reads, and its requeues a count", "[config][settings]") {
+  CHECK(cfg::check_settings(compose({"executor=slurm"})).has_value());  // mem null: the cluster's default
+  for (const char* ok : {"executor.mem=64G", "executor.mem=4096M", "executor.mem=500m", "executor.max_requeues=0"})
+    CHECK(cfg::check_settings(compose({"executor=slurm", ok})).has_value());
+  for (const char* bad : {"executor.mem=lots", "executor.mem=64GB", "executor.mem=G", "executor.mem=-1G"}) {
+    INFO(bad);
+    auto r = cfg::check_settings(compose({"executor=slurm", bad}));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().what.starts_with("executor.mem: expected a memory size such as 64G or 4096M, got"));
+    CHECK(r.error().fix.find("K, M, G or T") != std::string::npos);
+  }
+  CHECK(cfg::check_settings(compose({"executor=slurm", "executor.max_requeues=-1"})).error().what ==
+        "executor.max_requeues: expected an integer >= 0, got -1");
+}

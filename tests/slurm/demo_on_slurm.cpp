@@ -35,7 +35,8 @@ TEST_CASE("the collatz demo runs with executor=slurm, scancels its job on SIGINT
     ::dup2(fd, 2);
     const std::string exe = speedrun_exe();
     ::execl(exe.c_str(), exe.c_str(), "executor=slurm", "executor.cpus_per_task=1", "executor.poll_interval_s=0.2",
-            "executor.job_name=speedrunner-test", static_cast<char*>(nullptr));
+            "executor.job_name=speedrunner-test", "executor.mem=100M", "executor.max_requeues=1",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   // Interrupt once a node after the first has its Slurm job in flight.
@@ -76,7 +77,11 @@ TEST_CASE("the collatz demo runs with executor=slurm, scancels its job on SIGINT
   REQUIRE(j->n_nodes() == 9);
   for (const auto& n : j->nodes) {
     CHECK(n.finished());
-    if (n.parent) CHECK(std::filesystem::exists(run / n.name() / "slurm_job.sh"));  // each ran as a Slurm job
+    if (n.parent) {  // each ran as a Slurm job, with the memory the config asked for
+      const auto script = ws::read_file(run / n.name() / "slurm_job.sh");
+      REQUIRE(script.has_value());
+      CHECK(script->find("#SBATCH --mem=100M\n") != std::string::npos);
+    }
   }
   CHECK(j->at(1).valid);
   CHECK(j->at(2).buggy());

@@ -141,13 +141,31 @@ struct SlurmExecutorSettings {
     (AtLeast<int, 1>, tasks_per_node),
     (NonNegative<int>, gpus_per_node),
     (AtLeast<int, 1>, cpus_per_task),
+    (std::optional<std::string>, mem),          // --mem per node, e.g. "64G"; null: the cluster's default
     (AtLeast<int, 1>, job_ttl_minutes),
     (AtLeast<double, 0.1>, poll_interval_s),
     (bool, requeue_preempted),
+    (std::optional<NonNegative<int>>, max_requeues),  // requeues of one preempted job; null: 3
     (std::vector<std::string>, extra_sbatch_lines),   // each becomes "#SBATCH <line>"
     (std::map<std::string, std::string>, env),
     (AtLeast<int, 256>, log_tail_chars));
 };
+
+// What the types cannot say about the Slurm settings: mem is a size Slurm reads (digits, then an
+// optional unit K, M, G or T; megabytes without one).
+[[nodiscard]] inline Result<void> check(const SlurmExecutorSettings& s) {
+  if (!s.mem) return {};
+  const std::string& m = *s.mem;
+  std::size_t digits = 0;
+  while (digits < m.size() && m[digits] >= '0' && m[digits] <= '9') ++digits;
+  const std::string_view unit = std::string_view(m).substr(digits);
+  const bool ok = digits > 0 && (unit.empty() || (unit.size() == 1 && std::string_view("KMGTkmgt").find(unit[0]) !=
+                                                                          std::string_view::npos));
+  if (!ok)
+    return fail("executor.mem: expected a memory size such as 64G or 4096M, got \"" + m + "\"",
+                "write digits with an optional unit K, M, G or T, or null for the cluster's default");
+  return {};
+}
 
 // Whether a smaller or a larger selection metric is better.
 enum class Direction { lower, higher };
@@ -207,6 +225,8 @@ struct TaskSettings {
       if (auto r = bind<LocalExecutorSettings>(cfg, "executor"); !r) return std::unexpected(std::move(r.error()));
     } else if (auto r = bind<SlurmExecutorSettings>(cfg, "executor"); !r) {
       return std::unexpected(std::move(r.error()));
+    } else if (auto ok = check(*r); !ok) {
+      return std::unexpected(std::move(ok.error()));
     }
   }
   return {};
