@@ -142,6 +142,9 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
     cu::adamw_update(p32, p16, g32, m32, v32, P, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, stats, 1.0f,
                      stream);
   });
+  const auto paths = blas.bias_grad_paths();
+  std::printf("bias gradients: cuBLASLt epilogue for %d GEMM shape(s), column-sum kernel for %d\n",
+              paths.epilogue, paths.fallback);
   double total = 0;
   for (const Row& r : rows) total += r.ms * r.per_step;
   std::printf("\nbreakdown at batch %d (each op alone; x per step = count in one step)\n", B);

@@ -42,7 +42,7 @@ if [[ $parts == *tests* && $build_ok == 1 ]]; then
   meson test -C build-dev --no-rebuild -v --num-processes 1 cuda_cpu_reference cuda_token_loader cuda_gpu_info cuda_kernels cuda_gpt2 \
     > "$OUT/tests.log" 2>&1
   say "tests: $(grep -E '^(Ok|Fail|Skipped):' "$OUT/tests.log" | tr -s ' ' | tr '\n' ' ')"
-  grep -E 'rel err|loss gpu|gpu .* cpu' "$OUT/tests.log" > "$OUT/test_errors.txt"
+  grep -E 'rel err|loss gpu|gpu .* cpu|bias gradient from' "$OUT/tests.log" > "$OUT/test_errors.txt"
   grep -E 'FAILED|REQUIRE|CHECK\(' "$OUT/tests.log" | head -20
 fi
 

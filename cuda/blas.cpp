@@ -34,6 +34,13 @@ float* Blas::scratch(std::size_t n) {
   return scratch_;
 }
 
+Blas::BiasGradPaths Blas::bias_grad_paths() const {
+  BiasGradPaths paths;
+  for (const auto& [key, entry] : algos_)
+    if (key[12] != 0) ++(entry.first ? paths.epilogue : paths.fallback);
+  return paths;
+}
+
 namespace {
 
 // RAII for the cuBLASLt descriptors of one call.

@@ -38,6 +38,13 @@ class Blas {
   // fp32 work space of at least n elements, owned by this object (grown on first need).
   float* scratch(std::size_t n);
 
+  // Of the GEMM shapes asked for a bias gradient so far: how many cuBLASLt serves with its
+  // epilogue, and how many fell back (matmul_backward then sums the columns itself).
+  struct BiasGradPaths {
+    int epilogue = 0, fallback = 0;
+  };
+  [[nodiscard]] BiasGradPaths bias_grad_paths() const;
+
   // Strided batched bf16 GEMM (attention), column-major, alpha scaling.
   void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const bf16* A,
                     int lda, long long stride_a, const bf16* B, int ldb, long long stride_b,

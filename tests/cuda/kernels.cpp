@@ -131,6 +131,9 @@ TEST_CASE("matmul forward (bias, residual) and backward match the CPU reference"
   report("matmul_backward dinp", e_dinp);
   report("matmul_backward dweight (fp32)", e_dw);
   report("matmul_backward dbias (fp32)", e_db);
+  const auto paths = blas.bias_grad_paths();
+  std::printf("  bias gradient from the %s\n",
+              paths.epilogue > 0 ? "cuBLASLt BGRADB epilogue" : "column-sum kernel (no epilogue algorithm)");
   CHECK(e_dinp < bf16_tol);
   CHECK(e_dw < fp32_tol);
   CHECK(e_db < fp32_tol);
