@@ -6,6 +6,8 @@
 #include "common.cuh"
 #include "device.cuh"
 
+#include <type_traits>
+
 namespace speedrunner::cuda {
 
 // One warp per row; each lane handles 8 channels per 256.
@@ -130,20 +132,24 @@ void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* do
   constexpr int warps = 4;
   // One wave of as many blocks as fit at once: every warp loops over rows, so more blocks would
   // only add a tail wave and atomics.
-  const auto launch = [&](auto kernel) {
-    int per_sm = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, warps * 32, 0));
-    const int grid = std::min(ceil_div(N, warps), std::max(1, per_sm) * sm_count());
-    kernel<<<grid, warps * 32, 0, stream>>>(dinp, dweight, dbias, dout, inp, weight, mean, rstd,
-                                            N, C);
+  const auto launch = [&]<int K>(std::integral_constant<int, K>) {
+    static const int per_sm = [] {  // asked once per kernel, not on every call
+      int n = 0;
+      CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, layernorm_backward_kernel<K>,
+                                                               warps * 32, 0));
+      return std::max(1, n);
+    }();
+    const int grid = std::min(ceil_div(N, warps), per_sm * sm_count());
+    layernorm_backward_kernel<K><<<grid, warps * 32, 0, stream>>>(dinp, dweight, dbias, dout, inp,
+                                                                  weight, mean, rstd, N, C);
   };
   switch (ceil_div(C, 256)) {
-    case 1: launch(layernorm_backward_kernel<1>); break;
-    case 2: launch(layernorm_backward_kernel<2>); break;
-    case 3: launch(layernorm_backward_kernel<3>); break;
-    case 4: launch(layernorm_backward_kernel<4>); break;
-    case 5: launch(layernorm_backward_kernel<5>); break;
-    case 6: launch(layernorm_backward_kernel<6>); break;
+    case 1: launch(std::integral_constant<int, 1>{}); break;
+    case 2: launch(std::integral_constant<int, 2>{}); break;
+    case 3: launch(std::integral_constant<int, 3>{}); break;
+    case 4: launch(std::integral_constant<int, 4>{}); break;
+    case 5: launch(std::integral_constant<int, 5>{}); break;
+    case 6: launch(std::integral_constant<int, 6>{}); break;
     default:
       std::fprintf(stderr,
                    "layernorm_backward: %d channels is more than the 1536 it is built for; fix: "
