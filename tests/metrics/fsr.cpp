@@ -26,6 +26,21 @@ TEST_CASE("FSR refuses a step whose next record is not faster, naming both times
   CHECK_FALSE(m::fraction_of_speedup_recovered({0.0, 60.0}, 50.0));
 }
 
+TEST_CASE("the FSR range spans the calibration spread of both baselines, and is empty when it voids the step",
+          "[metrics][fsr]") {
+  // t_R 100 (runs 95-105), t_R+1 60 (runs 55-62), the agent at 60
+  const m::Baseline spread{100.0, 60.0, 95.0, 105.0, 55.0, 62.0};
+  const auto r = m::fsr_range(spread, 60.0);
+  REQUIRE(r.has_value());
+  CHECK(r->low == Approx(35.0 / 40.0));   // t_R 95, t_R+1 55
+  CHECK(r->high == Approx(35.0 / 33.0));  // t_R 95, t_R+1 62
+  const auto single = m::fsr_range({100.0, 60.0}, 80.0);  // one figure each: the range is the FSR itself
+  REQUIRE(single.has_value());
+  CHECK(single->low == Approx(0.5));
+  CHECK(single->high == Approx(0.5));
+  CHECK_FALSE(m::fsr_range({100.0, 60.0, 58.0, 100.0, 55.0, 62.0}, 60.0));  // t_R 58 < t_R+1 62
+}
+
 TEST_CASE("t_agent is the best valid train_time, with v_0 standing in as t_R when unmeasured", "[metrics][fsr]") {
   std::vector<m::NodeTime> nodes{{0, false, std::nullopt}, {1, true, 90.0}, {2, false, 10.0}, {3, true, 75.0}};
   CHECK(m::agent_time(nodes, 100.0) == Approx(75.0));  // node 2 is invalid: its 10 ms does not count

@@ -29,7 +29,8 @@ void write_run(const fs::path& root, const std::string& name, double ms) {
 
 TEST_CASE("speedrun report prints each run's FSR, the per-record mean and the labelled top-k mean", "[runner][report]") {
   TempDir dir;
-  write(dir.path() / "t/record_1/results.json", R"({"tracks": {"mini": {"train_time_ms": 100000}}})");
+  write(dir.path() / "t/record_1/results.json",
+        R"({"tracks": {"mini": {"train_time_ms": 100000, "train_time_ms_min": 98000, "train_time_ms_max": 104000}}})");
   write(dir.path() / "t/record_2/results.json", R"({"tracks": {"mini": {"train_time_ms": 60000}}})");
   write_run(dir.path(), "run_a", 80000);  // FSR 0.5
   write_run(dir.path(), "run_b", 64000);  // FSR 0.9
@@ -40,6 +41,8 @@ TEST_CASE("speedrun report prints each run's FSR, the per-record mean and the la
   REQUIRE(r.status == 0);
   CHECK(r.output.find("0.500") != std::string::npos);
   CHECK(r.output.find("0.900") != std::string::npos);
+  // record 1's runs took 98-104 s: run_a's FSR spans (98-80)/38 to (104-80)/44
+  CHECK(r.output.find("0.474-0.545") != std::string::npos);
   CHECK(r.output.find("mean FSR over 1 record(s): 0.700") != std::string::npos);
   CHECK(r.output.find("top-1-across-runs FSR (the original benchmark's variant), mean over records: 0.900") !=
         std::string::npos);

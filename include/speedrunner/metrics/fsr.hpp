@@ -16,10 +16,13 @@
 
 namespace speedrunner::metrics {
 
-// The two record times a run is scored against, on the run's track.
+// The two record times a run is scored against, on the run's track, with the
+// spread of the calibration runs behind each (min = max = the time when only
+// one figure is known).
 struct Baseline {
   double record_ms = 0;  // t_R: the template the run started from
   double next_ms = 0;    // t_R+1: the record it tries to reproduce
+  double record_min_ms = 0, record_max_ms = 0, next_min_ms = 0, next_max_ms = 0;
 };
 
 // 1 when the agent matches record R+1, 0 when it is no faster than record R,
@@ -36,6 +39,30 @@ struct Baseline {
                 "score this step on a track where the next record is faster, or re-measure the baselines",
                 ExitCode::failure);
   return (b.record_ms - agent_ms) / (b.record_ms - b.next_ms);
+}
+
+// How far the FSR moves when t_R and t_R+1 range over their calibration runs:
+// the lowest and highest FSR with each time at its smallest or largest (FSR is
+// monotonic in each). Empty when some such pair leaves R+1 no faster than R,
+// so that the spread alone could void the step.
+struct FsrRange {
+  double low = 0, high = 0;
+};
+[[nodiscard]] inline std::optional<FsrRange> fsr_range(const Baseline& b, double agent_ms) {
+  const auto lo_hi = [](double t, double lo, double hi) {
+    return std::pair{lo > 0 ? std::min(lo, t) : t, hi > 0 ? std::max(hi, t) : t};
+  };
+  const auto [r_lo, r_hi] = lo_hi(b.record_ms, b.record_min_ms, b.record_max_ms);
+  const auto [n_lo, n_hi] = lo_hi(b.next_ms, b.next_min_ms, b.next_max_ms);
+  FsrRange range{INFINITY, -INFINITY};
+  for (double r : {r_lo, r_hi})
+    for (double n : {n_lo, n_hi}) {
+      if (n >= r) return std::nullopt;
+      const double f = (r - agent_ms) / (r - n);
+      range.low = std::min(range.low, f);
+      range.high = std::max(range.high, f);
+    }
+  return range;
 }
 
 // One node of a run's journal, as far as scoring needs it.
@@ -68,6 +95,7 @@ struct RunScore {
   Baseline baseline;
   double agent_ms = 0;    // t_agent
   double fsr = 0;
+  std::optional<FsrRange> fsr_range;  // over the baselines' calibration spread
   int nodes = 0;          // nodes in the journal, v_0 included
   int valid_nodes = 0;
 };

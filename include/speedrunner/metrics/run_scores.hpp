@@ -66,10 +66,14 @@ inline std::optional<double> number(const boost::json::value* v) {
               "score runs of task=nanogpt_speedrun/record_N only");
 }
 
-// t_R and t_R+1 on `track` from templates/record_R/results.json and record_R+1's.
+// t_R and t_R+1 on `track` from templates/record_R/results.json and record_R+1's,
+// with train_time_ms_min / _max where the calibration recorded them.
 [[nodiscard]] inline Result<Baseline> load_baseline(const std::filesystem::path& templates, int record,
                                                     const std::string& track) {
-  auto time_of = [&](int r) -> Result<double> {
+  struct Time {
+    double ms, min_ms, max_ms;
+  };
+  auto time_of = [&](int r) -> Result<Time> {
     const auto path = templates / ("record_" + std::to_string(r)) / "results.json";
     if (!std::filesystem::exists(path))
       return fail(path.string() + " does not exist: no measured baseline for record " + std::to_string(r),
@@ -80,13 +84,15 @@ inline std::optional<double> number(const boost::json::value* v) {
     if (!t || *t <= 0)
       return fail(path.string() + ": no positive tracks." + track + ".train_time_ms",
                   "measure record " + std::to_string(r) + " on the " + track + " track first");
-    return *t;
+    const auto lo = detail::number(detail::at_path(*doc, {"tracks", track, "train_time_ms_min"}));
+    const auto hi = detail::number(detail::at_path(*doc, {"tracks", track, "train_time_ms_max"}));
+    return Time{*t, lo && *lo > 0 ? *lo : *t, hi && *hi > 0 ? *hi : *t};
   };
   auto now = time_of(record);
   if (!now) return std::unexpected(now.error());
   auto next = time_of(record + 1);
   if (!next) return std::unexpected(next.error());
-  return Baseline{*now, *next};
+  return Baseline{now->ms, next->ms, now->min_ms, now->max_ms, next->min_ms, next->max_ms};
 }
 
 // The nodes of journal.json with their validity and the value of `metric`
@@ -144,6 +150,7 @@ inline std::optional<double> number(const boost::json::value* v) {
     return std::unexpected(std::move(fsr.error()).context(run_dir.string() + " (record " + std::to_string(*record) +
                                                           " -> " + std::to_string(*record + 1) + ", " + track + ")"));
   s.fsr = *fsr;
+  s.fsr_range = fsr_range(*baseline, s.agent_ms);
   return s;
 }
 
