@@ -123,6 +123,18 @@ grep -q 'target 4.2: record(s) \[5\] not faster than the record before' "$tmp/sc
 # "at or below": a validation equal to the target counts (record 1's 4.1877 at step 1650).
 "$script" --logs "$logs" --scan 4.1877 > "$tmp/equal.txt" 2>&1
 grep -q '^| 1 | 118,800 (1650) |$' "$tmp/equal.txt" || fail "a validation equal to the target did not count: $(cat "$tmp/equal.txt")"
+# ... and a crossing with no margin is flagged: noise could move it a validation later
+grep -q 'target 4.1877: record(s) 1 (steps 1650, margin 0.000)' "$tmp/equal.txt" ||
+  fail "--scan does not flag a crossing at the target itself: $(cat "$tmp/equal.txt")"
+# 10.13 lies mid-way between validations of every record: nothing to flag
+"$script" --logs "$logs" --scan 10.13 > "$tmp/clear.txt" 2>&1
+grep -q 'cross at different validations' "$tmp/clear.txt" && fail "--scan flags clear crossings: $(cat "$tmp/clear.txt")"
+# runs of one record crossing at different validations are flagged with their steps
+split=$tmp/split; calibration_files "$split"
+run_log "$split" record_2_run4 72 3.7 0.0025 0  # a slower-learning fourth run of record 2
+"$script" --logs "$split" --scan 4.5 > "$tmp/split.txt" 2>&1
+grep -qE 'target 4.5: record\(s\) .*2 \(steps [0-9]+/[0-9]+, margin' "$tmp/split.txt" ||
+  fail "--scan does not flag record 2's runs crossing at different steps: $(cat "$tmp/split.txt")"
 
 ((failures == 0)) && echo "calibration-results: all checks passed"
 exit $((failures > 0))
