@@ -119,9 +119,10 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
       [&] { cu::softmax_cross_entropy(stats, logits, tokens, N, c.vocab, Vp, 1.0f / N, stream); });
   add("flash attention fwd", L,
       [&] { cu::flash_attention_forward(y, stats, x, B, T, NH, HS, stream); });
+  float* flash_work = nullptr;
+  CUDA_CHECK(cudaMalloc(&flash_work, cu::flash_attention_backward_work(B, T, NH, HS) * sizeof(float)));
   add("flash attention bwd", L, [&] {
-    cu::flash_attention_backward(z, stats + std::size_t(N) * NH, y, y, x, stats, B, T, NH, HS,
-                                 stream);
+    cu::flash_attention_backward(z, flash_work, y, y, x, stats, B, T, NH, HS, stream);
   });
   add("layernorm fwd", 2 * L + 1,
       [&] { cu::layernorm_forward(y, stats, stats + N, x, wb, wb, N, C, stream); });
@@ -155,7 +156,8 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   std::printf("%-34s %9s %6s %9.2f\n", "sum", "", "", total);
   for (void* q :
        {(void*)x, (void*)y, (void*)z, (void*)w, (void*)wb, (void*)logits, (void*)dw, (void*)db,
-        (void*)stats, (void*)tokens, (void*)p32, (void*)g32, (void*)m32, (void*)v32, (void*)p16})
+        (void*)stats, (void*)tokens, (void*)p32, (void*)g32, (void*)m32, (void*)v32, (void*)p16,
+        (void*)flash_work})
     CUDA_CHECK(cudaFree(q));
 }
 

@@ -6,8 +6,11 @@ set -uo pipefail
 exe=$1; shift
 here=$(dirname "$0")
 log=$(mktemp)
+echo "# $(date +%H:%M:%S.%N) cuda starts"  # timestamps to line up with a clock log
 "$exe" "$@" | tee -a "$log"
+echo "# $(date +%H:%M:%S.%N) torch starts"
 python3 "$here/torch_gpt2.py" "$@" | tee -a "$log"
+echo "# $(date +%H:%M:%S.%N) done"
 echo
 echo "batch  cuda tok/s   torch tok/s   ratio (cuda/torch)"
 for b in $(grep -o 'impl=cuda batch=[0-9]*' "$log" | cut -d= -f3); do

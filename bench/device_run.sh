@@ -2,7 +2,7 @@
 # One device call for the CUDA trainer: build (-Dscaffold=false), GPU tests,
 # a training check of the 124M model on real text, and the CUDA vs PyTorch
 # benchmark. Logs go under $OUT; a short table is printed last.
-#   bench/device_run.sh [all|tests|train|bench|dp]...   (default: all but dp)
+#   bench/device_run.sh [all|tests|train|bench|breakdown|profile|dp]...   (default: tests train bench)
 set -u
 OUT=${OUT:-/tmp/speedrun-out}
 mkdir -p "$OUT"
@@ -57,15 +57,31 @@ if [[ $parts == *train* && $build_ok == 1 ]]; then
 fi
 
 if [[ $parts == *bench* && $build_ok == 1 ]]; then
+  # SM clock and power every 200 ms during the benchmark: a card held back by its power cap shows here
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 200 > "$OUT/clocks.csv" 2>&1 &
+  clocks_pid=$!
   bench/compare.sh build-dev/cuda/bench-gpt2 --batches ${BENCH_BATCHES:-32,64} --steps 20 --attention ${BENCH_ATTENTION:-both} > "$OUT/bench.log" 2>&1
+  kill $clocks_pid 2>/dev/null
+  say "clocks during the benchmark (MHz; min/median/max): $(awk -F', ' '{print $2+0}' "$OUT/clocks.csv" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[1] "/" a[int((NR+1)/2)] "/" a[NR]}'); power W max: $(awk -F', ' '{print $3+0}' "$OUT/clocks.csv" | sort -n | tail -1)"
   summary+=("$(sed -n '/^batch  cuda/,$p' "$OUT/bench.log")")
   grep -E '^(card|cuda|torch)' "$OUT/bench.log"
   grep -iE 'error|Traceback' "$OUT/bench.log" | head -5
 fi
 
 if [[ $parts == *breakdown* && $build_ok == 1 ]]; then
-  build-dev/cuda/bench-gpt2 --breakdown 32 > "$OUT/breakdown.log" 2>&1
-  sed -n '/^breakdown/,$p' "$OUT/breakdown.log"
+  for b in ${BREAKDOWN_BATCHES:-32}; do
+    build-dev/cuda/bench-gpt2 --breakdown $b > "$OUT/breakdown_$b.log" 2>&1
+    grep -E '^bias gradients' "$OUT/breakdown_$b.log"
+    sed -n '/^breakdown/,$p' "$OUT/breakdown_$b.log"
+  done
+fi
+
+# PyTorch's kernels in its compiled step (torch.profiler), to see where it is faster than we are
+if [[ $parts == *profile* ]]; then
+  for b in ${PROFILE_BATCHES:-32}; do
+    python3 bench/torch_gpt2.py --batches $b --steps 10 --profile 3 > "$OUT/torch_profile_$b.log" 2>&1
+    sed -n '/^torch kernels/,$p' "$OUT/torch_profile_$b.log" | cut -c1-100,180-215 | head -45
+  done
 fi
 
 if [[ $parts == *dp* && $build_ok == 1 ]]; then

@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--attention", default="flash")  # bench-gpt2's option, ignored here
+    ap.add_argument("--profile", type=int, default=0,
+                    help="after timing, profile this many steps and print the kernels by GPU time")
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -80,20 +82,37 @@ def main():
         data = [torch.randint(0, V, (B, T + 1), device=dev) for _ in range(4)]
         torch.cuda.reset_peak_memory_stats()
         times = []
-        for s in range(args.warmup + args.steps):
-            d = data[s % len(data)]
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
+
+        def step(d):
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 loss = compiled(d[:, :-1], d[:, 1:])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
+            return loss
+
+        for s in range(args.warmup + args.steps):
+            d = data[s % len(data)]
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            loss = step(d)
             stop.record()
             loss.item()
             if s >= args.warmup:
                 times.append(start.elapsed_time(stop))
+        if args.profile > 0:
+            from torch.profiler import profile, ProfilerActivity
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for s in range(args.profile):
+                    step(data[s % len(data)]).item()
+            key = "self_device_time_total"
+            try:
+                table = prof.key_averages().table(sort_by=key, row_limit=40, max_name_column_width=90)
+            except (AttributeError, KeyError, ValueError):
+                table = prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=40,
+                                                  max_name_column_width=90)
+            print(f"torch kernels at batch {B}, {args.profile} steps:\n{table}", flush=True)
         ms = statistics.median(times)
         tok_s = B * T / (ms / 1e3)
         mfu = flops_token * tok_s / 989.4e12

@@ -3,9 +3,10 @@
 // per 16 rows, bf16 tensor-core MMAs (mma.sync m16n8k16, operands through
 // ldmatrix) with fp32 accumulators and an online softmax; tiles stream into
 // shared memory by cp.async, two deep. The forward pass keeps the row
-// log-sum-exp; the backward pass recomputes the probabilities, in one kernel
-// per key tile (dK, dV) and one per query tile (dQ), so no atomics are needed;
-// the two run side by side on two streams.
+// log-sum-exp; the backward pass recomputes the probabilities in one kernel per
+// key tile, which keeps dK and dV in registers and adds each tile pair's share of
+// dQ into an fp32 accumulator by atomics (so dQ's summation order, and its last
+// bits, vary from run to run).
 // q, k, v are read straight from the qkv projection (B,T,3C) and the results
 // written in (B,T,C) / (B,T,3C) layout, so no head split/merge passes either.
 #pragma once
@@ -113,6 +114,27 @@ __device__ inline void mma_acc(float (&acc)[NT][4], const float (&p)[8][4], cons
   for (int kc = 0; kc < 4; ++kc) {
     std::uint32_t a[4];
     acc_to_a(a, p[2 * kc], p[2 * kc + 1]);
+#pragma unroll
+    for (int j = 0; j < NT / 2; ++j) {
+      std::uint32_t b[4];
+      ldsm_x4_trans(b, X + (kc * 16 + (mi % 2) * 8 + ri) * ld + j * 16 + (mi / 2) * 8);
+      mma(acc[2 * j], a, b[0], b[1]);
+      mma(acc[2 * j + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// acc (16 x 8*NT) += A * X where A (16 rows x 64) is stored transposed in shared memory
+// (At[k][row], ldt elements per row, this warp's rows starting at column row0) and X (64 x 8*NT)
+// row-major (ld elements per row).
+template <int NT>
+__device__ inline void mma_acc_at(float (&acc)[NT][4], const bf16* At, int ldt, int row0,
+                                  const bf16* X, int ld, int lane) {
+  const int mi = lane / 8, ri = lane % 8;
+#pragma unroll
+  for (int kc = 0; kc < 4; ++kc) {
+    std::uint32_t a[4];
+    ldsm_x4_trans(a, At + (kc * 16 + (mi / 2) * 8 + ri) * ldt + row0 + (mi % 2) * 8);
 #pragma unroll
     for (int j = 0; j < NT / 2; ++j) {
       std::uint32_t b[4];
@@ -269,34 +291,48 @@ __global__ void row_dot_kernel(float* D, const bf16* dout, const bf16* out, int 
   D[(std::size_t(b) * NH + h) * T + tq] = acc;
 }
 
-// dK and dV of one key tile, looping over the query tiles that see it
-// (double-buffered like the forward pass).
+// Shared memory of the fused backward kernel: Q and dO tiles double-buffered, the block's K
+// tile, dS^T of the current tile pair, and the query rows' lse and D.
+template <int HS>
+struct FusedShared {
+  alignas(16) bf16 Qs[2][tile][HS + pad];
+  alignas(16) bf16 dOs[2][tile][HS + pad];
+  alignas(16) bf16 Ks[tile][HS + pad];
+  alignas(16) bf16 dSt[tile][tile + pad];
+  float lse_s[2][tile], D_s[2][tile];
+};
+
+// dK and dV of one key tile, looping over the query tiles that see it (double-buffered), and
+// each tile pair's share of dQ (dS K) added into an fp32 accumulator (B,T,C) by vector atomics:
+// 5 tile products per tile pair instead of the 7 of a separate dQ kernel, which would recompute
+// S and dP (1.18 against 1.24 ms a layer on an H200; the atomics cost ~0.16 ms of it).
 template <int HS>
 __global__ void __launch_bounds__(threads)
-    backward_kv_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout, const float* lse,
-                       const float* D, int T, int NH, float scale) {
-  __shared__ alignas(16) bf16 Qs[2][tile][HS + pad];
-  __shared__ alignas(16) bf16 dOs[2][tile][HS + pad];
-  __shared__ float lse_s[2][tile], D_s[2][tile];
+    backward_fused_kernel(bf16* dqkv, float* dq_accum, const bf16* qkv, const bf16* dout,
+                          const float* lse, const float* D, int T, int NH, float scale) {
+  extern __shared__ unsigned char shared_raw[];
+  FusedShared<HS>& sh = *reinterpret_cast<FusedShared<HS>*>(shared_raw);
   const int kt = blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
             t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
   const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
   const bf16* do_base = dout + std::size_t(b) * T * C + h * HS;
+  float* dq_base = dq_accum + std::size_t(b) * T * C + h * HS;
   const int row0 = kt * tile + warp * 16, k0 = row0 + g, k1 = k0 + 8;
   const int tiles = (T + tile - 1) / tile;
   auto load = [&](int qt, int buf) {
-    load_tile_async<HS>(Qs[buf], q_base, stride, qt * tile, T);
-    load_tile_async<HS>(dOs[buf], do_base, C, qt * tile, T);
+    load_tile_async<HS>(sh.Qs[buf], q_base, stride, qt * tile, T);
+    load_tile_async<HS>(sh.dOs[buf], do_base, C, qt * tile, T);
     cp_async_commit();
     for (int i = threadIdx.x; i < tile; i += threads) {
       const int q = qt * tile + i;
-      lse_s[buf][i] = q < T ? lse[std::size_t(bh) * T + q] : 0.0f;
-      D_s[buf][i] = q < T ? D[std::size_t(bh) * T + q] : 0.0f;
+      sh.lse_s[buf][i] = q < T ? lse[std::size_t(bh) * T + q] : 0.0f;
+      sh.D_s[buf][i] = q < T ? D[std::size_t(bh) * T + q] : 0.0f;
     }
   };
-  load(kt, 0);
+  load_tile_async<HS>(sh.Ks, q_base + C, stride, kt * tile, T);
+  load(kt, 0);  // one commit group with the K tile
   std::uint32_t ka[HS / 16][4], va[HS / 16][4];
   load_rows_a<HS>(ka, q_base + C, stride, row0, T, g, t);
   load_rows_a<HS>(va, q_base + 2 * C, stride, row0, T, g, t);
@@ -311,25 +347,54 @@ __global__ void __launch_bounds__(threads)
     }
     __syncthreads();
     float p[8][4] = {};  // S^T (16 keys x 64 queries), then P^T
-    mma_rows<HS / 16, 8>(p, ka, &Qs[buf][0][0], HS + pad, lane);
+    mma_rows<HS / 16, 8>(p, ka, &sh.Qs[buf][0][0], HS + pad, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int ql = nt * 8 + 2 * t + (e & 1), q = qt * tile + ql;
-        p[nt][e] =
-            (q >= (e < 2 ? k0 : k1) && q < T) ? __expf(p[nt][e] * scale - lse_s[buf][ql]) : 0.0f;
+        p[nt][e] = (q >= (e < 2 ? k0 : k1) && q < T)
+                       ? __expf(p[nt][e] * scale - sh.lse_s[buf][ql])
+                       : 0.0f;
       }
-    mma_acc<HS / 8>(dv, p, &dOs[buf][0][0], HS + pad, lane);
+    mma_acc<HS / 8>(dv, p, &sh.dOs[buf][0][0], HS + pad, lane);
     float ds[8][4] = {};  // dP^T, then dS^T
-    mma_rows<HS / 16, 8>(ds, va, &dOs[buf][0][0], HS + pad, lane);
+    mma_rows<HS / 16, 8>(ds, va, &sh.dOs[buf][0][0], HS + pad, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e)
-        ds[nt][e] = p[nt][e] * (ds[nt][e] - D_s[buf][nt * 8 + 2 * t + (e & 1)]);
-    mma_acc<HS / 8>(dk, ds, &Qs[buf][0][0], HS + pad, lane);
+        ds[nt][e] = p[nt][e] * (ds[nt][e] - sh.D_s[buf][nt * 8 + 2 * t + (e & 1)]);
+    mma_acc<HS / 8>(dk, ds, &sh.Qs[buf][0][0], HS + pad, lane);
+    // dS^T rows of this warp's keys, rounded to bf16 as the dK product rounded them
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      *reinterpret_cast<std::uint32_t*>(&sh.dSt[warp * 16 + g][nt * 8 + 2 * t]) =
+          pack_bf16(ds[nt][0], ds[nt][1]);
+      *reinterpret_cast<std::uint32_t*>(&sh.dSt[warp * 16 + g + 8][nt * 8 + 2 * t]) =
+          pack_bf16(ds[nt][2], ds[nt][3]);
+    }
     __syncthreads();
+    // this warp's 16 query rows of dS (all 64 keys) times the K tile
+    float dq[HS / 8][4] = {};
+    mma_acc_at<HS / 8>(dq, &sh.dSt[0][0], tile + pad, warp * 16, &sh.Ks[0][0], HS + pad, lane);
+    // float4 atomics: lanes t and t^1 swap halves so the even lane holds 4 channels of row q0
+    // and the odd lane 4 of row q1 (half the atomics of float2, 2.6% faster on an H200)
+    const int q0 = qt * tile + warp * 16 + g, q1 = q0 + 8;
+    const bool even = (t & 1) == 0;
+#pragma unroll
+    for (int nt = 0; nt < HS / 8; ++nt) {
+      const int c = nt * 8 + 2 * t;
+      const float r0 = __shfl_xor_sync(0xffffffffu, even ? dq[nt][2] : dq[nt][0], 1),
+                  r1 = __shfl_xor_sync(0xffffffffu, even ? dq[nt][3] : dq[nt][1], 1);
+      if (even && q0 < T)
+        atomicAdd(reinterpret_cast<float4*>(dq_base + std::size_t(q0) * C + c),
+                  make_float4(dq[nt][0], dq[nt][1], r0, r1));
+      if (!even && q1 < T)
+        atomicAdd(reinterpret_cast<float4*>(dq_base + std::size_t(q1) * C + c - 2),
+                  make_float4(r0, r1, dq[nt][2], dq[nt][3]));
+    }
+    __syncthreads();  // the next iteration refills Qs/dOs[buf] and dSt
   }
   bf16* dk_base = dqkv + std::size_t(b) * T * stride + C + h * HS;
 #pragma unroll
@@ -350,68 +415,18 @@ __global__ void __launch_bounds__(threads)
   }
 }
 
-// dQ of one query tile, looping over the key tiles it sees (double-buffered).
-template <int HS>
-__global__ void __launch_bounds__(threads)
-    backward_q_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout, const float* lse,
-                      const float* D, int T, int NH, float scale) {
-  __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
-  __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
-  const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
-  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
-            t = lane % 4;
-  const std::size_t stride = 3 * std::size_t(C);
-  const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
-  const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
-  load_tile_async<HS>(Ks[0], q_base + C, stride, 0, T);
-  load_tile_async<HS>(Vs[0], q_base + 2 * C, stride, 0, T);
-  cp_async_commit();
-  std::uint32_t qa[HS / 16][4], da[HS / 16][4];
-  load_rows_a<HS>(qa, q_base, stride, row0, T, g, t);
-  load_rows_a<HS>(da, dout + std::size_t(b) * T * C + h * HS, C, row0, T, g, t);
-  const float lse0 = q0 < T ? lse[std::size_t(bh) * T + q0] : 0.0f,
-              lse1 = q1 < T ? lse[std::size_t(bh) * T + q1] : 0.0f;
-  const float D0 = q0 < T ? D[std::size_t(bh) * T + q0] : 0.0f,
-              D1 = q1 < T ? D[std::size_t(bh) * T + q1] : 0.0f;
-  float dq[HS / 8][4] = {};
-  for (int kt = 0; kt <= qt; ++kt) {
-    const int buf = kt & 1;
-    if (kt < qt) {
-      load_tile_async<HS>(Ks[buf ^ 1], q_base + C, stride, (kt + 1) * tile, T);
-      load_tile_async<HS>(Vs[buf ^ 1], q_base + 2 * C, stride, (kt + 1) * tile, T);
-      cp_async_commit();
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();
-    float p[8][4] = {}, ds[8][4] = {};
-    mma_rows<HS / 16, 8>(p, qa, &Ks[buf][0][0], HS + pad, lane);
-    mma_rows<HS / 16, 8>(ds, da, &Vs[buf][0][0], HS + pad, lane);
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = kt * tile + nt * 8 + 2 * t + (e & 1);
-        const bool lo = e < 2;
-        const float prob =
-            key <= (lo ? q0 : q1) ? __expf(p[nt][e] * scale - (lo ? lse0 : lse1)) : 0.0f;
-        ds[nt][e] = prob * (ds[nt][e] - (lo ? D0 : D1));
-      }
-    mma_acc<HS / 8>(dq, ds, &Ks[buf][0][0], HS + pad, lane);
-    __syncthreads();
-  }
-  bf16* dq_base = dqkv + std::size_t(b) * T * stride + h * HS;
-#pragma unroll
-  for (int nt = 0; nt < HS / 8; ++nt) {
-    const int c = nt * 8 + 2 * t;
-    if (q0 < T)
-      *reinterpret_cast<std::uint32_t*>(dq_base + std::size_t(q0) * stride + c) =
-          pack_bf16(dq[nt][0] * scale, dq[nt][1] * scale);
-    if (q1 < T)
-      *reinterpret_cast<std::uint32_t*>(dq_base + std::size_t(q1) * stride + c) =
-          pack_bf16(dq[nt][2] * scale, dq[nt][3] * scale);
-  }
+// dQ (the Q third of dqkv) = scale * the fp32 accumulator, 8 channels a thread.
+__global__ void dq_store_kernel(bf16* dqkv, const float* dq_accum, int C, std::size_t vectors,
+                                float scale) {
+  const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= vectors) return;
+  const std::size_t bt = idx * 8 / C;
+  const int c = int(idx * 8 % C);
+  const float4 lo = reinterpret_cast<const float4*>(dq_accum)[2 * idx],
+               hi = reinterpret_cast<const float4*>(dq_accum)[2 * idx + 1];
+  const float v[8] = {lo.x * scale, lo.y * scale, lo.z * scale, lo.w * scale,
+                      hi.x * scale, hi.y * scale, hi.z * scale, hi.w * scale};
+  store8(dqkv + bt * 3 * C + c, v);
 }
 
 template <int HS>
@@ -421,41 +436,30 @@ void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaS
   CUDA_CHECK_LAUNCH();
 }
 
-// A second stream for the dQ kernel, made on first use for the current device (one device per
-// process, as the trainer runs) and kept for the process's life.
-struct SideStream {
-  cudaStream_t stream = nullptr;
-  cudaEvent_t ready = nullptr, done = nullptr;
-  SideStream() {
-    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    CUDA_CHECK(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
-    CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
-  }
-};
-inline SideStream& side_stream() {
-  static SideStream side;
-  return side;
-}
-
-// The dK/dV and dQ kernels read the same inputs and write disjoint parts of dqkv, and each
-// keeps only 8 warps on a multiprocessor (their register use allows no more), so they run side
-// by side: dK/dV on `stream`, dQ on the side stream, joined before returning.
 template <int HS>
-void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf16* qkv,
+void backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out, const bf16* qkv,
               const float* lse, int B, int T, int NH, cudaStream_t stream) {
   const float scale = 1.0f / sqrtf(float(HS));
+  const int C = NH * HS;
+  float* D = work;
+  float* dq_accum = work + std::size_t(B) * NH * T;
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
-  SideStream& side = side_stream();
-  CUDA_CHECK(cudaEventRecord(side.ready, stream));
+  CUDA_CHECK(cudaMemsetAsync(dq_accum, 0, std::size_t(B) * T * C * sizeof(float), stream));
+  constexpr int bytes = sizeof(FusedShared<HS>);  // over the 48 KiB static limit: opt in
+  static const bool configured = [] {
+    CUDA_CHECK(cudaFuncSetAttribute(backward_fused_kernel<HS>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    return true;
+  }();
+  (void)configured;
   const dim3 grid((T + tile - 1) / tile, B * NH);
-  backward_kv_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
+  backward_fused_kernel<HS><<<grid, threads, bytes, stream>>>(dqkv, dq_accum, qkv, dout, lse, D,
+                                                              T, NH, scale);
   CUDA_CHECK_LAUNCH();
-  CUDA_CHECK(cudaStreamWaitEvent(side.stream, side.ready, 0));
-  backward_q_kernel<HS><<<grid, threads, 0, side.stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
+  const std::size_t vectors = std::size_t(B) * T * C / 8;
+  dq_store_kernel<<<ceil_div(vectors, 256), 256, 0, stream>>>(dqkv, dq_accum, C, vectors, scale);
   CUDA_CHECK_LAUNCH();
-  CUDA_CHECK(cudaEventRecord(side.done, side.stream));
-  CUDA_CHECK(cudaStreamWaitEvent(stream, side.done, 0));
 }
 
 }  // namespace flash
@@ -478,16 +482,20 @@ void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int 
   }
 }
 
-void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out,
+std::size_t flash_attention_backward_work(int B, int T, int NH, int HS) {
+  return std::size_t(B) * NH * T + std::size_t(B) * T * NH * HS;
+}
+
+void flash_attention_backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out,
                               const bf16* qkv, const float* lse, int B, int T, int NH, int HS,
                               cudaStream_t stream) {
   switch (HS) {
     case 16:
-      return flash::backward<16>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+      return flash::backward<16>(dqkv, work, dout, out, qkv, lse, B, T, NH, stream);
     case 32:
-      return flash::backward<32>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+      return flash::backward<32>(dqkv, work, dout, out, qkv, lse, B, T, NH, stream);
     case 64:
-      return flash::backward<64>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+      return flash::backward<64>(dqkv, work, dout, out, qkv, lse, B, T, NH, stream);
     default:
       die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
   }

@@ -58,7 +58,7 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   grad_norm_sq_ = alloc<float>(1);
   if (attention_ == Attention::flash) {
     lse_ = alloc<float>(L * B * NH * T);
-    row_dot_ = alloc<float>(std::size_t(B) * NH * T);
+    flash_work_ = alloc<float>(flash_attention_backward_work(B, T, NH, C / NH));
   } else {
     att_ = alloc<bf16>(L * B * NH * T * T);
     attn_scratch_ = alloc<bf16>(7 * NC);
@@ -191,7 +191,7 @@ void GPT2::backward() {
                     g + at.offset[attprojb] + l * c1, dres_, atty_ + l * NC,
                     p + at.offset[attprojw] + l * cc, N, C, C, stream_);
     if (attention_ == Attention::flash)
-      flash_attention_backward(dqkv_, row_dot_, dsmall_, atty_ + l * NC, qkv_ + l * 3 * NC,
+      flash_attention_backward(dqkv_, flash_work_, dsmall_, atty_ + l * NC, qkv_ + l * 3 * NC,
                                lse_ + std::size_t(l) * B * NH * T, B, T, NH, C / NH, stream_);
     else
       attention_backward(blas_, dqkv_, datt_, attn_scratch_, dsmall_, qkv_ + l * 3 * NC,

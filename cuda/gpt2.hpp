@@ -90,7 +90,7 @@ class GPT2 {
   // work space
   bf16* attn_scratch_ = nullptr;          // gemm: 7*B*T*C
   bf16* datt_ = nullptr;                  // gemm: (B,NH,T,T)
-  float* row_dot_ = nullptr;              // flash: (B,NH,T)
+  float* flash_work_ = nullptr;              // flash backward work space
   bf16 *dres_, *dsmall_, *dbig_, *dqkv_;  // (B,T,C) x2, (B,T,4C), (B,T,3C)
 };
 

@@ -54,8 +54,9 @@ void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float
 bool flash_attention_supported(int head_size);
 void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
                              cudaStream_t stream);
-// dqkv (B,T,3C) overwritten; D (B,NH,T) is work space.
-void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out,
+// dqkv (B,T,3C) overwritten; `work` holds flash_attention_backward_work(...) floats.
+std::size_t flash_attention_backward_work(int B, int T, int NH, int HS);
+void flash_attention_backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out,
                               const bf16* qkv, const float* lse, int B, int T, int NH, int HS,
                               cudaStream_t stream);
 
