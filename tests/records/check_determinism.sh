@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# scripts/records/check-determinism with stand-ins for nvidia-smi and the trainer (TRAINER): the
-# arguments each template's trainer gets, the data it is pointed at, and the verdicts and exit
-# statuses for identical logs, logs that differ in a loss or in the summary, a crash, and no GPU.
+# scripts/records/check-determinism with stand-ins for nvidia-smi, nvcc (the kernel check) and the
+# trainer (TRAINER): the arguments each template's trainer gets, the data it is pointed at, and the
+# verdicts and exit statuses for identical logs, logs that differ in a loss or in the summary, a
+# crash, a kernel check that fails, crashes or does not build, and no GPU.
 #   tests/records/check_determinism.sh SOURCE_ROOT
 set -u
 root=$1
@@ -18,8 +19,26 @@ cat > "$tmp/bin/nvidia-smi" << 'EOF'
 ((${FAKE_GPUS:-1})) || exit 9
 case "$*" in
   -L) echo "GPU 0: Stand-in H100 (UUID: GPU-0)" ;;
+  *compute_cap*) echo "9.0" ;;
   *) echo "Stand-in H100" ;;
 esac
+EOF
+# nvcc: logs its arguments; the program it "builds" reports as FAKE_KERNELS says (pass, wrong,
+# crash; nobuild: the build fails).
+cat > "$tmp/bin/nvcc" << 'EOF'
+#!/usr/bin/env bash
+echo "nvcc $*" >> "${FAKE_STATE:?}/calls"
+[[ ${FAKE_KERNELS:-pass} == nobuild ]] && { echo "template_kernels.cu(1): error: stand-in" >&2; exit 1; }
+out=''; while (($#)); do [[ $1 == -o ]] && out=$2; shift; done
+case ${FAKE_KERNELS:-pass} in
+  pass) printf '%s\n' '#!/usr/bin/env bash' \
+    'echo "encoder_backward dwte: matches the CPU sums (largest error 1e-06) and repeats bit for bit"' \
+    'echo "sum_squares (accumulating): matches the CPU sums (largest error 0) and repeats bit for bit"' > "$out" ;;
+  wrong) printf '%s\n' '#!/usr/bin/env bash' \
+    'echo "layernorm_backward dbias: FAILED: 3 of 768 values off; worst [5] 1 vs 2"; exit 1' > "$out" ;;
+  crash) printf '%s\n' '#!/usr/bin/env bash' 'echo "[CUDA error] stand-in" >&2; exit 1' > "$out" ;;
+esac
+chmod +x "$out"
 EOF
 # The trainer: losses fixed by the step; timings differ per run (they must be stripped).
 # FAKE_MODE: same, train (run 2 changes step 7's train loss by 1e-4), summary (run 2's summary
@@ -53,7 +72,7 @@ final=4.812345; [[ $mode == summary && $n == 2 ]] && final=4.812346
 [[ -n $summary ]] && echo "{\"steps\": $steps, \"final_val_loss\": $final, \"final_train_loss\": 5.1, \"train_time_ms\": $((steps * 70 + n))}" > "$summary"
 exit 0
 EOF
-chmod +x "$tmp/bin/nvidia-smi" "$tmp/bin/fake-train"
+chmod +x "$tmp/bin/nvidia-smi" "$tmp/bin/nvcc" "$tmp/bin/fake-train"
 
 # check NAME ENV... -- DIRS...: a call with its own state and WORK_DIR; output in $tmp/NAME.txt, status in rc
 check() {
@@ -62,7 +81,7 @@ check() {
   while [[ $1 != -- ]]; do env_args+=("$1"); shift; done
   shift
   mkdir -p "$tmp/$name/state"
-  env PATH="$tmp/bin:$PATH" FAKE_STATE="$tmp/$name/state" WORK_DIR="$tmp/$name/work" TRAINER="$tmp/bin/fake-train" \
+  env PATH="$tmp/bin:$PATH" GPU_ARCH= FAKE_STATE="$tmp/$name/state" WORK_DIR="$tmp/$name/work" TRAINER="$tmp/bin/fake-train" \
     STEPS=12 VAL_EVERY=4 "${env_args[@]}" "$script" "$@" > "$tmp/$name.txt" 2>&1
   rc=$?
 }
@@ -75,6 +94,10 @@ grep -q '^record_1: deterministic: 12 train and 4 val losses identical over 2 ru
   fail "no verdict for record_1: $(cat "$tmp/same.txt")"
 grep -q '^record_3: deterministic' "$tmp/same.txt" || fail "no verdict for record_3: $(cat "$tmp/same.txt")"
 calls=$tmp/same/state/calls
+grep -q '^record_1: kernels: 2 reductions match the CPU sums and repeat bit for bit' "$tmp/same.txt" ||
+  fail "no kernel verdict for record_1: $(cat "$tmp/same.txt")"
+grep -q "^nvcc .*arch=compute_90,code=sm_90 -I$r3 -I$r3/include $root/tests/records/template_kernels.cu" "$calls" ||
+  fail "the kernel check was not built for sm_90 against record_3: $(grep '^nvcc' "$calls")"
 [[ $(grep -c -- '--train /data/t_\*.bin --val /data/v_\*.bin' "$calls") == 4 ]] ||
   fail "the trainer was not run 4 times on SPEEDRUN_TRAIN_FILES/SPEEDRUN_VAL_FILES: $(cat "$calls")"
 # run.sh's mini settings, the short schedule; --muon-lr only where run.sh passes it (record 3).
@@ -103,6 +126,24 @@ check crash FAKE_MODE=crash SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v --
 ((rc == 2)) || fail "a crashed run gave status $rc: $(cat "$tmp/crash.txt")"
 grep -q '^record_1: run 2 FAILED' "$tmp/crash.txt" || fail "crash verdict: $(cat "$tmp/crash.txt")"
 grep -q 'deterministic' "$tmp/crash.txt" && fail "a crashed pair was judged: $(cat "$tmp/crash.txt")"
+
+# A kernel off its CPU sums: status 1 with the kernel's line; the training runs still run.
+check wrong FAKE_KERNELS=wrong SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+((rc == 1)) || fail "a wrong kernel gave status $rc: $(cat "$tmp/wrong.txt")"
+grep -q '^  layernorm_backward dbias: FAILED' "$tmp/wrong.txt" || fail "the failing kernel is not named: $(cat "$tmp/wrong.txt")"
+grep -q '^record_1: deterministic' "$tmp/wrong.txt" || fail "the training runs were not judged: $(cat "$tmp/wrong.txt")"
+
+# The kernel check does not build, or crashes: status 2.
+for mode in nobuild crash; do
+  check "k$mode" FAKE_KERNELS=$mode SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+  ((rc == 2)) || fail "FAKE_KERNELS=$mode gave status $rc: $(cat "$tmp/k$mode.txt")"
+  grep -q -E '^record_1: kernel check (BUILD FAILED|CRASHED)' "$tmp/k$mode.txt" || fail "$mode verdict: $(cat "$tmp/k$mode.txt")"
+done
+
+# KERNELS=0 skips the kernel check.
+check nokernels KERNELS=0 SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+((rc == 0)) || fail "KERNELS=0 gave status $rc: $(cat "$tmp/nokernels.txt")"
+grep -q '^nvcc' "$tmp/nokernels/state/calls" && fail "KERNELS=0 still built the kernel check"
 
 # No corpus named: the mini bundle is unpacked as device-calibrate does and its shards are used.
 mkdir -p "$tmp/bundle" && : > "$tmp/bundle/mini_train_000000.bin" && : > "$tmp/bundle/mini_val_000000.bin"
