@@ -33,7 +33,8 @@ out=''; while (($#)); do [[ $1 == -o ]] && out=$2; shift; done
 case ${FAKE_KERNELS:-pass} in
   pass) printf '%s\n' '#!/usr/bin/env bash' \
     'echo "encoder_backward dwte: matches the CPU sums (largest error 1e-06) and repeats bit for bit"' \
-    'echo "sum_squares (accumulating): matches the CPU sums (largest error 0) and repeats bit for bit"' > "$out" ;;
+    'echo "sum_squares (accumulating): matches the CPU sums (largest error 0) and repeats bit for bit"' \
+    'echo "timing: encoder_backward 20.0 us per call (with float atomics 30.0 us)"' > "$out" ;;
   wrong) printf '%s\n' '#!/usr/bin/env bash' \
     'echo "layernorm_backward dbias: FAILED: 3 of 768 values off; worst [5] 1 vs 2"; exit 1' > "$out" ;;
   crash) printf '%s\n' '#!/usr/bin/env bash' 'echo "[CUDA error] stand-in" >&2; exit 1' > "$out" ;;
@@ -96,6 +97,7 @@ grep -q '^record_3: deterministic' "$tmp/same.txt" || fail "no verdict for recor
 calls=$tmp/same/state/calls
 grep -q '^record_1: kernels: 2 reductions match the CPU sums and repeat bit for bit' "$tmp/same.txt" ||
   fail "no kernel verdict for record_1: $(cat "$tmp/same.txt")"
+grep -q '^record_3: timing: encoder_backward 20.0 us' "$tmp/same.txt" || fail "timing not relayed: $(cat "$tmp/same.txt")"
 grep -q "^nvcc .*arch=compute_90,code=sm_90 -I$r3 -I$r3/include $root/tests/records/template_kernels.cu" "$calls" ||
   fail "the kernel check was not built for sm_90 against record_3: $(grep '^nvcc' "$calls")"
 [[ $(grep -c -- '--train /data/t_\*.bin --val /data/v_\*.bin' "$calls") == 4 ]] ||

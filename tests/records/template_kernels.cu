@@ -2,6 +2,7 @@
 // (nvcc -I TEMPLATE_DIR, by scripts/records/check-determinism): each launcher that used to add
 // with float atomics is compared with a double-precision CPU sum and run twice on the same input,
 // where the two results must be equal bit for bit. Prints one line per launcher; exit 1 on a failure.
+// Lines starting "timing:" say what the fixed-order sums cost (no pass/fail).
 #include "kernels.cu"  // the template's single CUDA translation unit
 
 #include <cstdint>
@@ -259,6 +260,81 @@ void check_sums() {
   verdict("sum_scaled (accumulating)", run(false), {1.5 + 0.25 * s}, {1.5 + 0.25 * abs_s}, run(false));
 }
 
+// Mean time of `launch` over 50 calls after 5 warm-up calls, in microseconds.
+template <class F>
+double time_us(F&& launch) {
+  for (int i = 0; i < 5; ++i) launch();
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  CUDA_CHECK(cudaEventRecord(start));
+  for (int i = 0; i < 50; ++i) launch();
+  CUDA_CHECK(cudaEventRecord(stop));
+  CUDA_CHECK(cudaEventSynchronize(stop));
+  float ms = 0;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  CUDA_CHECK(cudaEventDestroy(start));
+  CUDA_CHECK(cudaEventDestroy(stop));
+  return 1000.0 * ms / 50;
+}
+
+// The token-embedding gradient as it was before (float atomics), for its time only.
+__global__ void atomic_wte_kernel(float* dwte, const cu::bf16* dout, const int* tokens, int C, std::size_t vectors) {
+  const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= vectors) return;
+  const std::size_t bt = idx * 8 / C;
+  const int c = int(idx * 8 % C);
+  float d[8];
+  cu::load8(d, dout + bt * C + c);
+  float* row = dwte + std::size_t(tokens[bt]) * C + c;
+  for (int i = 0; i < 8; ++i) atomicAdd(row + i, d[i]);
+}
+
+// On the mini track's shapes (d12: B*T = 32768 rows, C = 768, GPT-2 tokens): the token-embedding
+// gradient against its atomic version, and the added column-sum launches of one training step
+// (25 LayerNorm backward passes, 48 bias gradients, the loss and gradient-norm sums).
+void time_mini_step() {
+  const int B = 32, T = 1024, C = 768, V = 50304, N = B * T;
+  std::vector<int> tokens(N);
+  std::uniform_int_distribution<int> small(0, 300), any(0, 50256), pick(0, 99);
+  for (auto& t : tokens) t = pick(rng) < 4 ? 13 : pick(rng) < 50 ? small(rng) : any(rng);  // ~4% one token
+  TestScratch scratch(N, C, V);
+  DeviceBuffer<int> tok(N);
+  DeviceBuffer<cu::bf16> dout(std::size_t(N) * C);
+  DeviceBuffer<float> dwte(std::size_t(V) * C), out(4 * C);
+  tok.put(tokens);
+  CUDA_CHECK(cudaMemset(dout.ptr, 0, dout.n * sizeof(cu::bf16)));
+  CUDA_CHECK(cudaMemset(dwte.ptr, 0, dwte.n * sizeof(float)));
+  const std::size_t vectors = std::size_t(N) * C / 8;
+#if !__has_include("rope.cuh")
+  DeviceBuffer<float> dwpe(std::size_t(T) * C);
+  const double fixed =
+      time_us([&] { cu::encoder_backward(dwte.ptr, dwpe.ptr, dout.ptr, tok.ptr, B, T, C, scratch.s, nullptr); });
+  const double atomic = time_us([&] {
+    atomic_wte_kernel<<<cu::ceil_div(vectors, 256), 256>>>(dwte.ptr, dout.ptr, tok.ptr, C, vectors);
+    cu::encoder_backward_wpe_kernel<<<cu::ceil_div(T * C, 256), 256>>>(dwpe.ptr, dout.ptr, B, T, C);
+  });
+#else
+  const double fixed = time_us([&] { cu::encoder_backward(dwte.ptr, dout.ptr, tok.ptr, B, T, C, scratch.s, nullptr); });
+  const double atomic = time_us(
+      [&] { atomic_wte_kernel<<<cu::ceil_div(vectors, 256), 256>>>(dwte.ptr, dout.ptr, tok.ptr, C, vectors); });
+#endif
+  std::printf("timing: encoder_backward %.1f us per call (with float atomics %.1f us)\n", fixed, atomic);
+  const float* p = scratch.s.partials;
+  const double ln = time_us([&] {
+    cu::add_column_sums(out.ptr, out.ptr + C, C, p, cu::layernorm_backward_grid(N), 2 * C, nullptr);
+  });
+  double bias = 0;
+  for (const auto& shape : {std::pair(C, 24), std::pair(3 * C, 12), std::pair(4 * C, 12)}) {
+    const int oc = shape.first, rows = cu::bias_backward_row_blocks(N, oc);
+    bias += shape.second * time_us([&] { cu::add_column_sums(out.ptr, nullptr, oc, p, rows, oc, nullptr); });
+  }
+  const double scalar = time_us([&] { cu::add_column_sums(out.ptr, nullptr, 1, p, 4 * cu::sm_count(), 1, nullptr); });
+  std::printf("timing: the fixed-order column sums add %.0f us per mini step (LayerNorm 25 x %.1f us, bias %.0f us, "
+              "scalar sums 2 x %.1f us)\n",
+              25 * ln + bias + 2 * scalar, ln, bias, scalar);
+}
+
 #if __has_include("muon.cuh")
 void check_muon_norms() {
   const int matrices = 12;
@@ -296,5 +372,6 @@ int main() {
 #if __has_include("muon.cuh")
   check_muon_norms();
 #endif
+  time_mini_step();
   return failures == 0 ? 0 : 1;
 }
