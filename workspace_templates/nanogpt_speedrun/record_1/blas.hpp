@@ -46,7 +46,7 @@ void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, 
 // dinp (N,IC) = dout . weight (overwritten); dweight (OC,IC) += dout^T . inp and
 // dbias (OC) += column sums of dout, both fp32; dbias may be null.
 void matmul_backward(Blas& blas, bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                     const bf16* weight, int N, int IC, int OC, cudaStream_t stream);
+                     const bf16* weight, int N, int IC, int OC, const Scratch& scratch, cudaStream_t stream);
 
 // Causal self-attention. qkv (B,T,3C) -> out (B,T,C); att (B,NH,T,T) keeps the
 // probabilities for the backward pass. scratch holds 4*B*T*C bf16.

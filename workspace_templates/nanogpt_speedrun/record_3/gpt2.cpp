@@ -66,6 +66,15 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   dsmall_ = alloc<bf16>(NC);
   dbig_ = alloc<bf16>(4 * NC);
   dqkv_ = alloc<bf16>(3 * NC);
+  scratch_.partial_floats = scratch_partial_floats(int(N), int(C));
+  scratch_.partials = alloc<float>(scratch_.partial_floats);
+  scratch_.rows = alloc<int>(N);
+  scratch_.sorted_tokens = alloc<int>(N);
+  scratch_.sorted_rows = alloc<int>(N);
+  while ((std::size_t(1) << scratch_.token_bits) < Vp) ++scratch_.token_bits;
+  scratch_.sort_temp_bytes = scratch_sort_bytes(int(N), scratch_.token_bits);
+  scratch_.sort_temp = alloc<char>(scratch_.sort_temp_bytes);
+  scratch_fill_rows(scratch_.rows, int(N), stream_);
   std::vector<float> init(layout_.total);
   init_params(config, seed, init.data());
   set_params(init.data());
@@ -146,7 +155,7 @@ void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
   matmul_forward(blas_, logits_, lnf_, p + at.offset[wte], nullptr, nullptr, N, C, config_.padded_vocab, stream_);
   if (targets != nullptr) {
     softmax_cross_entropy(losses_, logits_, targets_, N, config_.vocab, config_.padded_vocab, dloss_scale, stream_);
-    sum_scaled(loss_sum_, losses_, N, dloss_scale, true, stream_);
+    sum_scaled(loss_sum_, losses_, N, dloss_scale, true, scratch_, stream_);
   }
 }
 
@@ -157,23 +166,23 @@ void GPT2::backward() {
   const bf16* p = params_bf16_;
   float* g = grads_;
   matmul_backward(blas_, dsmall_, g + at.offset[wte], nullptr, logits_, lnf_, p + at.offset[wte], N, C,
-                  config_.padded_vocab, stream_);
+                  config_.padded_vocab, scratch_, stream_);
   CUDA_CHECK(cudaMemsetAsync(dres_, 0, NC * sizeof(bf16), stream_));
   layernorm_backward(dres_, g + at.offset[lnfw], g + at.offset[lnfb], dsmall_, res3_ + (config_.layers - 1) * NC,
-                     p + at.offset[lnfw], lnf_mean_, lnf_rstd_, N, C, stream_);
+                     p + at.offset[lnfw], lnf_mean_, lnf_rstd_, N, C, scratch_, stream_);
   for (int l = config_.layers - 1; l >= 0; --l) {
     const bf16* residual = l == 0 ? encoded_ : res3_ + (l - 1) * NC;
     // MLP
     matmul_backward(blas_, dbig_, g + at.offset[fcprojw] + l * 4 * cc, g + at.offset[fcprojb] + l * c1, dres_,
-                    fch_gelu_ + l * 4 * NC, p + at.offset[fcprojw] + l * 4 * cc, N, 4 * C, C, stream_);
+                    fch_gelu_ + l * 4 * NC, p + at.offset[fcprojw] + l * 4 * cc, N, 4 * C, C, scratch_, stream_);
     gelu_backward(dbig_, fch_ + l * 4 * NC, dbig_, 4 * NC, stream_);
     matmul_backward(blas_, dsmall_, g + at.offset[fcw] + l * 4 * cc, g + at.offset[fcb] + l * 4 * c1, dbig_,
-                    ln2_ + l * NC, p + at.offset[fcw] + l * 4 * cc, N, C, 4 * C, stream_);
+                    ln2_ + l * NC, p + at.offset[fcw] + l * 4 * cc, N, C, 4 * C, scratch_, stream_);
     layernorm_backward(dres_, g + at.offset[ln2w] + l * c1, g + at.offset[ln2b] + l * c1, dsmall_, res2_ + l * NC,
-                       p + at.offset[ln2w] + l * c1, ln2_mean_ + l * N, ln2_rstd_ + l * N, N, C, stream_);
+                       p + at.offset[ln2w] + l * c1, ln2_mean_ + l * N, ln2_rstd_ + l * N, N, C, scratch_, stream_);
     // attention
     matmul_backward(blas_, dsmall_, g + at.offset[attprojw] + l * cc, g + at.offset[attprojb] + l * c1, dres_,
-                    atty_ + l * NC, p + at.offset[attprojw] + l * cc, N, C, C, stream_);
+                    atty_ + l * NC, p + at.offset[attprojw] + l * cc, N, C, C, scratch_, stream_);
     if (attention_ == Attention::flash)
       flash_attention_backward(dqkv_, row_dot_, dsmall_, atty_ + l * NC, qkv_ + l * 3 * NC,
                                lse_ + std::size_t(l) * B * NH * T, B, T, NH, C / NH, stream_);
@@ -182,15 +191,15 @@ void GPT2::backward() {
                          att_ + std::size_t(l) * B * NH * T * T, B, T, C, NH, stream_);
     rope_backward(dqkv_, rope_, B, T, NH, C / NH, stream_);
     matmul_backward(blas_, dsmall_, g + at.offset[qkvw] + l * 3 * cc, g + at.offset[qkvb] + l * 3 * c1, dqkv_,
-                    ln1_ + l * NC, p + at.offset[qkvw] + l * 3 * cc, N, C, 3 * C, stream_);
+                    ln1_ + l * NC, p + at.offset[qkvw] + l * 3 * cc, N, C, 3 * C, scratch_, stream_);
     layernorm_backward(dres_, g + at.offset[ln1w] + l * c1, g + at.offset[ln1b] + l * c1, dsmall_, residual,
-                       p + at.offset[ln1w] + l * c1, ln1_mean_ + l * N, ln1_rstd_ + l * N, N, C, stream_);
+                       p + at.offset[ln1w] + l * c1, ln1_mean_ + l * N, ln1_rstd_ + l * N, N, C, scratch_, stream_);
   }
-  encoder_backward(g + at.offset[wte], dres_, tokens_, B, T, C, stream_);
+  encoder_backward(g + at.offset[wte], dres_, tokens_, B, T, C, scratch_, stream_);
 }
 
 void GPT2::update(const OptimizerConfig& opt, float lr, int t) {
-  sum_squares(grad_norm_sq_, grads_, layout_.total, false, stream_);
+  sum_squares(grad_norm_sq_, grads_, layout_.total, false, scratch_, stream_);
   const float muon_lr = lr * (opt.muon_lr / opt.lr);
   for (int p = 0; p < num_params; ++p) {
     const std::size_t o = layout_.offset[p];

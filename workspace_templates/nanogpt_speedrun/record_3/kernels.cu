@@ -17,3 +17,14 @@
 #include "muon.cuh"
 #include "reduce.cuh"
 #include "rope.cuh"
+
+namespace speedrunner::cuda {
+
+// The most partials any launcher needs for N rows of width C (widest bias 4C):
+// sums take 4 * sm_count(), and biases of OC < 4C at most that times 256.
+std::size_t scratch_partial_floats(int N, int C) {
+  return std::max({std::size_t(4 * sm_count()) * 256, layernorm_backward_partials(N, C),
+                   bias_backward_partials(N, 4 * C), encoder_backward_partials(N, C)});
+}
+
+}  // namespace speedrunner::cuda

@@ -1,10 +1,11 @@
 // LayerNorm over channels (eps 1e-5): forward saves mean and 1/std per row;
-// backward adds into the residual stream's gradient and accumulates the gain
-// and bias gradients per block before one atomic add per block.
+// backward adds into the residual stream's gradient and sums the gain and bias
+// gradients per block, then over blocks in a fixed order (no atomics).
 #pragma once
 
 #include "common.cuh"
 #include "device.cuh"
+#include "reduce.cuh"
 
 namespace speedrunner::cuda {
 
@@ -48,8 +49,8 @@ __global__ void layernorm_forward_kernel(bf16* out, float* mean, float* rstd, co
 
 // Warps stride over rows. Each warp keeps its own dweight/dbias partials in
 // shared memory (every lane owns fixed channels, so no atomics there); the
-// block then sums its warps and adds once into global memory.
-__global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbias, const bf16* dout,
+// block then sums its warps into its row of block_partials (gridDim.x, 2, C).
+__global__ void layernorm_backward_kernel(bf16* dinp, float* block_partials, const bf16* dout,
                                           const bf16* inp, const bf16* weight, const float* mean,
                                           const float* rstd, int N, int C) {
   extern __shared__ float partial[];  // (warps, 2, C)
@@ -94,14 +95,11 @@ __global__ void layernorm_backward_kernel(bf16* dinp, float* dweight, float* dbi
     }
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < C; i += blockDim.x) {
-    float dw = 0.0f, db = 0.0f;
-    for (int w = 0; w < warps; ++w) {
-      dw += partial[std::size_t(w) * 2 * C + i];
-      db += partial[std::size_t(w) * 2 * C + C + i];
-    }
-    atomicAdd(dweight + i, dw);
-    atomicAdd(dbias + i, db);
+  float* mine = block_partials + std::size_t(blockIdx.x) * 2 * C;
+  for (int i = threadIdx.x; i < 2 * C; i += blockDim.x) {
+    float sum = 0.0f;
+    for (int w = 0; w < warps; ++w) sum += partial[std::size_t(w) * 2 * C + i];
+    mine[i] = sum;
   }
 }
 
@@ -113,19 +111,26 @@ void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, con
   CUDA_CHECK_LAUNCH();
 }
 
+constexpr int layernorm_backward_warps = 4;
+
+// enough warps in flight to cover memory latency (each keeps its own partials)
+int layernorm_backward_grid(int N) { return std::min(ceil_div(N, layernorm_backward_warps), 8 * sm_count()); }
+
+std::size_t layernorm_backward_partials(int N, int C) { return std::size_t(layernorm_backward_grid(N)) * 2 * C; }
+
 void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
                         const bf16* weight, const float* mean, const float* rstd, int N, int C,
-                        cudaStream_t stream) {
-  const int warps = 4, block = warps * 32;
+                        const Scratch& scratch, cudaStream_t stream) {
+  const int warps = layernorm_backward_warps, block = warps * 32;
   const std::size_t shared = std::size_t(warps) * 2 * C * sizeof(float);
   if (shared > 48 * 1024)  // above 48 KB a kernel must opt in
     CUDA_CHECK(cudaFuncSetAttribute(layernorm_backward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     int(shared)));
-  // enough warps in flight to cover memory latency (each keeps its own partials)
-  const int grid = std::min(ceil_div(N, warps), 8 * sm_count());
-  layernorm_backward_kernel<<<grid, block, shared, stream>>>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N,
-                                                             C);
+  const int grid = layernorm_backward_grid(N);
+  float* partials = partials_of(scratch, layernorm_backward_partials(N, C));
+  layernorm_backward_kernel<<<grid, block, shared, stream>>>(dinp, partials, dout, inp, weight, mean, rstd, N, C);
   CUDA_CHECK_LAUNCH();
+  add_column_sums(dweight, dbias, C, partials, grid, 2 * C, stream);
 }
 
 }  // namespace speedrunner::cuda

@@ -104,12 +104,12 @@ void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, 
 }
 
 void matmul_backward(Blas& blas, bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                     const bf16* weight, int N, int IC, int OC, cudaStream_t stream) {
+                     const bf16* weight, int N, int IC, int OC, const Scratch& scratch, cudaStream_t stream) {
   // dinp^T (IC,N) = W^T (IC,OC) . dout^T (OC,N)
   blas.gemm(false, false, IC, N, OC, weight, IC, dout, OC, dinp, IC, false, 0.0f, nullptr, nullptr, stream);
   // dW^T (IC,OC) += inp^T (IC,N) . dout (N,OC)
   blas.gemm(false, true, IC, OC, N, inp, IC, dout, OC, dweight, IC, true, 1.0f, nullptr, nullptr, stream);
-  if (dbias != nullptr) bias_backward(dbias, dout, N, OC, stream);
+  if (dbias != nullptr) bias_backward(dbias, dout, N, OC, scratch, stream);
 }
 
 // Per head, row-major: scores (T,T) = scale q k^T, y (T,HS) = att v. In

@@ -97,6 +97,7 @@ class GPT2 {
   bf16* datt_ = nullptr;                           // gemm: (B,NH,T,T)
   float* row_dot_ = nullptr;                       // flash: (B,NH,T)
   bf16 *dres_, *dsmall_, *dbig_, *dqkv_;           // (B,T,C) x2, (B,T,4C), (B,T,3C)
+  Scratch scratch_;                                // fixed-order reductions
 };
 
 }  // namespace speedrunner::cuda

@@ -12,6 +12,26 @@
 namespace speedrunner::cuda {
 
 using bf16 = __nv_bfloat16;
+
+// Work space of the launchers that reduce across thread blocks. They add
+// per-block partial sums in a fixed order instead of with float atomics, so
+// training repeats bit for bit on the same GPU. Its owner allocates it once
+// for N rows of width C (scratch_* sizes) and fills rows with scratch_fill_rows.
+struct Scratch {
+  float* partials = nullptr;  // scratch_partial_floats(N, C)
+  std::size_t partial_floats = 0;
+  // encoder_backward sorts the batch's tokens with their row indices
+  int* rows = nullptr;           // (N) 0, 1, ..., N-1
+  int* sorted_tokens = nullptr;  // (N)
+  int* sorted_rows = nullptr;    // (N)
+  void* sort_temp = nullptr;     // scratch_sort_bytes(N, token_bits) bytes
+  std::size_t sort_temp_bytes = 0;
+  int token_bits = 0;  // token ids are below 2^token_bits
+};
+std::size_t scratch_partial_floats(int N, int C);
+std::size_t scratch_sort_bytes(int N, int token_bits);
+void scratch_fill_rows(int* rows, int N, cudaStream_t stream);
+
 // Element type of Muon's Newton-Schulz iterations (muon.hpp names the matching cuBLAS types).
 using ns_t = bf16;
 
@@ -19,7 +39,7 @@ using ns_t = bf16;
 void encoder_forward(bf16* out, const int* tokens, const bf16* wte, int B, int T, int C,
                      cudaStream_t stream);  // out (B,T,C)
 void encoder_backward(float* dwte, const bf16* dout, const int* tokens, int B, int T, int C,
-                      cudaStream_t stream);  // accumulates into dwte (Vp,C)
+                      const Scratch& scratch, cudaStream_t stream);  // accumulates into dwte (Vp,C)
 
 // qk_norm.cuh: RMS-normalise each head's q and k rows in place in qkv (B,T,3C),
 // keeping 1/rms in rstd (B,T,2,NH). The backward pass runs on the rotated rows
@@ -41,14 +61,14 @@ void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, con
 // dinp (N,C) accumulates (+=): it is the residual stream's gradient.
 void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
                         const bf16* weight, const float* mean, const float* rstd, int N, int C,
-                        cudaStream_t stream);
+                        const Scratch& scratch, cudaStream_t stream);
 
 // relu2.cuh: max(x, 0)^2; n a multiple of 8. dinp may alias dout.
 void relu2_forward(bf16* out, const bf16* inp, std::size_t n, cudaStream_t stream);
 void relu2_backward(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t n, cudaStream_t stream);
 
 // matmul.cuh: dbias (OC) += column sums of dout (N,OC)
-void bias_backward(float* dbias, const bf16* dout, int N, int OC, cudaStream_t stream);
+void bias_backward(float* dbias, const bf16* dout, int N, int OC, const Scratch& scratch, cudaStream_t stream);
 
 // attention.cuh: layout moves between (B,T,3,NH,HS) and per-head (B,NH,T,HS), and the causal softmax.
 void attention_split_heads(bf16* q, bf16* k, bf16* v, const bf16* qkv, int B, int T, int NH, int HS,
@@ -87,16 +107,19 @@ void adamw_update(float* params, bf16* params_bf16, const float* grads, float* m
 
 // muon.cuh: m = mu*m + g, then g becomes the Nesterov direction g + mu*m;
 // x = src / ||src||_F per matrix (`matrices` of
-// per_matrix elements back to back; norms_sq is work space, one per matrix);
+// per_matrix elements back to back; norms_sq: muon_norms_floats(matrices) floats of work space);
 // params -= step * x, refreshing the bf16 copy.
 void muon_momentum(float* m, float* g, std::size_t n, float mu, cudaStream_t stream);
 void muon_normalize(ns_t* x, const float* src, float* norms_sq, int matrices, std::size_t per_matrix,
                     cudaStream_t stream);
+std::size_t muon_norms_floats(int matrices);
 void muon_apply(float* params, bf16* params_bf16, const ns_t* x, std::size_t n, float step, cudaStream_t stream);
 
 // reduce.cuh: *out (+)= sum of x (or of x^2); set or accumulate as `accumulate` says.
-void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, cudaStream_t stream);
-void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, cudaStream_t stream);
+void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, const Scratch& scratch,
+                 cudaStream_t stream);
+void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, const Scratch& scratch,
+                cudaStream_t stream);
 void float_to_bf16(bf16* out, const float* in, std::size_t n, cudaStream_t stream);
 
 // Number of multiprocessors of the current device (cached), for grid sizing.

@@ -29,7 +29,7 @@ Muon::Muon(int batch, std::size_t max_elements, int max_side) {
   CUDA_CHECK(cudaMalloc(&y_, big * sizeof(ns_t)));
   CUDA_CHECK(cudaMalloc(&gram_, small * sizeof(ns_t)));
   CUDA_CHECK(cudaMalloc(&poly_, small * sizeof(ns_t)));
-  CUDA_CHECK(cudaMalloc(&norms_sq_, batch * sizeof(float)));
+  CUDA_CHECK(cudaMalloc(&norms_sq_, muon_norms_floats(batch) * sizeof(float)));
 }
 
 Muon::~Muon() {

@@ -1,0 +1,377 @@
+// GPU check of a record template's cross-block reductions, built against one template
+// (nvcc -I TEMPLATE_DIR, by scripts/records/check-determinism): each launcher that used to add
+// with float atomics is compared with a double-precision CPU sum and run twice on the same input,
+// where the two results must be equal bit for bit. Prints one line per launcher; exit 1 on a failure.
+// Lines starting "timing:" say what the fixed-order sums cost (no pass/fail).
+#include "kernels.cu"  // the template's single CUDA translation unit
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace cu = speedrunner::cuda;
+
+namespace {
+
+int failures = 0;
+std::mt19937 rng(20260527);
+
+template <class T>
+struct DeviceBuffer {
+  T* ptr = nullptr;
+  std::size_t n = 0;
+  explicit DeviceBuffer(std::size_t count) : n(count) {
+    CUDA_CHECK(cudaMalloc(&ptr, std::max<std::size_t>(n, 1) * sizeof(T)));
+  }
+  ~DeviceBuffer() { cudaFree(ptr); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void put(const std::vector<T>& host) {
+    CUDA_CHECK(cudaMemcpy(ptr, host.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  std::vector<T> get() const {
+    std::vector<T> host(n);
+    CUDA_CHECK(cudaMemcpy(host.data(), ptr, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
+};
+
+// The model's scratch for N rows of width C, set up as GPT2 does.
+struct TestScratch {
+  DeviceBuffer<float> partials;
+  DeviceBuffer<int> rows, sorted_tokens, sorted_rows;
+  DeviceBuffer<char> sort_temp;
+  cu::Scratch s;
+  static int bits(int vocab) {
+    int b = 0;
+    while ((1 << b) < vocab) ++b;
+    return b;
+  }
+  TestScratch(int N, int C, int vocab)
+      : partials(cu::scratch_partial_floats(N, C)), rows(N), sorted_tokens(N), sorted_rows(N),
+        sort_temp(cu::scratch_sort_bytes(N, bits(vocab))) {
+    s.partials = partials.ptr;
+    s.partial_floats = partials.n;
+    s.rows = rows.ptr;
+    s.sorted_tokens = sorted_tokens.ptr;
+    s.sorted_rows = sorted_rows.ptr;
+    s.sort_temp = sort_temp.ptr;
+    s.sort_temp_bytes = sort_temp.n;
+    s.token_bits = bits(vocab);
+    cu::scratch_fill_rows(rows.ptr, N, nullptr);
+  }
+};
+
+std::vector<float> random_floats(std::size_t n, float scale = 1.0f) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
+
+// bf16 copies, and the floats they round to (what the kernels read).
+std::vector<cu::bf16> to_bf16(std::vector<float>& v) {
+  std::vector<cu::bf16> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    out[i] = __float2bfloat16(v[i]);
+    v[i] = __bfloat162float(out[i]);
+  }
+  return out;
+}
+
+// got against ref (double sums) within fp32 rounding of sums of abs_sum; then the repeat's bits.
+void verdict(const char* what, const std::vector<float>& got, const std::vector<double>& ref,
+             const std::vector<double>& abs_sum, const std::vector<float>& again) {
+  std::size_t bad = 0, worst = 0;
+  double worst_err = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - ref[i]), tol = 1e-5 * abs_sum[i] + 1e-6;
+    if (!(err <= tol)) ++bad;
+    if (!(err <= worst_err)) worst_err = err, worst = i;
+  }
+  const bool same =
+      again.size() == got.size() && std::memcmp(again.data(), got.data(), got.size() * sizeof(float)) == 0;
+  if (bad == 0 && same) {
+    std::printf("%s: matches the CPU sums (largest error %.3g) and repeats bit for bit\n", what, worst_err);
+    return;
+  }
+  ++failures;
+  if (bad) std::printf("%s: FAILED: %zu of %zu values off; worst [%zu] %.9g vs %.9g\n", what, bad, ref.size(), worst,
+                       double(got[worst]), ref[worst]);
+  if (!same) std::printf("%s: FAILED: a second run on the same input gave different bits\n", what);
+}
+
+// Tokens with long runs (a third are one token, so its sorted run crosses many chunks), short
+// repeats and singletons.
+void check_encoder_backward() {
+  const int B = 8, T = 1024, C = 768, V = 50304, N = B * T;
+  std::vector<int> tokens(N);
+  std::uniform_int_distribution<int> small(0, 300), any(0, V - 1), pick(0, 9);
+  for (auto& t : tokens) t = pick(rng) < 3 ? 13 : pick(rng) < 8 ? small(rng) : any(rng);
+  tokens[0] = V - 1;
+  std::vector<float> dout_f = random_floats(std::size_t(N) * C);
+  const std::vector<cu::bf16> dout_h = to_bf16(dout_f);
+  const std::vector<float> dwte0 = random_floats(std::size_t(V) * C);
+  TestScratch scratch(N, C, V);
+  DeviceBuffer<int> tok(N);
+  DeviceBuffer<cu::bf16> dout(std::size_t(N) * C);
+  DeviceBuffer<float> dwte(std::size_t(V) * C);
+  tok.put(tokens);
+  dout.put(dout_h);
+#if !__has_include("rope.cuh")  // learned positions (record 1): dwpe too
+  const std::vector<float> dwpe0 = random_floats(std::size_t(T) * C);
+  DeviceBuffer<float> dwpe(std::size_t(T) * C);
+  auto run = [&] {
+    dwte.put(dwte0);
+    dwpe.put(dwpe0);
+    cu::encoder_backward(dwte.ptr, dwpe.ptr, dout.ptr, tok.ptr, B, T, C, scratch.s, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return std::pair(dwte.get(), dwpe.get());
+  };
+  const auto [got, got_wpe] = run();
+  const auto [again, again_wpe] = run();
+  std::vector<double> ref_wpe(dwpe0.begin(), dwpe0.end()), abs_wpe(ref_wpe.size());
+  for (std::size_t i = 0; i < ref_wpe.size(); ++i) abs_wpe[i] = std::fabs(ref_wpe[i]);
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const double d = dout_f[std::size_t(n) * C + c];
+      ref_wpe[std::size_t(n % T) * C + c] += d;
+      abs_wpe[std::size_t(n % T) * C + c] += std::fabs(d);
+    }
+  verdict("encoder_backward dwpe", got_wpe, ref_wpe, abs_wpe, again_wpe);
+#else
+  auto run = [&] {
+    dwte.put(dwte0);
+    cu::encoder_backward(dwte.ptr, dout.ptr, tok.ptr, B, T, C, scratch.s, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return dwte.get();
+  };
+  const auto got = run();
+  const auto again = run();
+#endif
+  std::vector<double> ref(dwte0.begin(), dwte0.end()), abs_sum(ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) abs_sum[i] = std::fabs(ref[i]);
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const double d = dout_f[std::size_t(n) * C + c];
+      ref[std::size_t(tokens[n]) * C + c] += d;
+      abs_sum[std::size_t(tokens[n]) * C + c] += std::fabs(d);
+    }
+  verdict("encoder_backward dwte", got, ref, abs_sum, again);
+}
+
+void check_layernorm_backward() {
+  const int N = 8192, C = 768;
+  std::vector<float> x = random_floats(std::size_t(N) * C), d = random_floats(std::size_t(N) * C),
+                     w = random_floats(C, 0.2f);
+  for (auto& v : w) v += 1.0f;
+  const auto x_h = to_bf16(x), d_h = to_bf16(d), w_h = to_bf16(w);
+  std::vector<float> mean(N), rstd(N);
+  for (int n = 0; n < N; ++n) {
+    double s = 0, ss = 0;
+    for (int c = 0; c < C; ++c) s += x[std::size_t(n) * C + c];
+    const double m = s / C;
+    for (int c = 0; c < C; ++c) ss += (x[std::size_t(n) * C + c] - m) * (x[std::size_t(n) * C + c] - m);
+    mean[n] = float(m);
+    rstd[n] = float(1.0 / std::sqrt(ss / C + 1e-5));
+  }
+  const std::vector<float> dw0 = random_floats(C), db0 = random_floats(C);
+  TestScratch scratch(N, C, 2);
+  DeviceBuffer<cu::bf16> dinp(std::size_t(N) * C), dout(std::size_t(N) * C), inp(std::size_t(N) * C), weight(C);
+  DeviceBuffer<float> dw(C), db(C), mean_d(N), rstd_d(N);
+  dout.put(d_h);
+  inp.put(x_h);
+  weight.put(w_h);
+  mean_d.put(mean);
+  rstd_d.put(rstd);
+  auto run = [&] {
+    dw.put(dw0);
+    db.put(db0);
+    CUDA_CHECK(cudaMemset(dinp.ptr, 0, dinp.n * sizeof(cu::bf16)));
+    cu::layernorm_backward(dinp.ptr, dw.ptr, db.ptr, dout.ptr, inp.ptr, weight.ptr, mean_d.ptr, rstd_d.ptr, N, C,
+                           scratch.s, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return std::pair(dw.get(), db.get());
+  };
+  const auto [got_w, got_b] = run();
+  const auto [again_w, again_b] = run();
+  std::vector<double> ref_w(dw0.begin(), dw0.end()), ref_b(db0.begin(), db0.end()), abs_w(C), abs_b(C);
+  for (int c = 0; c < C; ++c) abs_w[c] = std::fabs(ref_w[c]), abs_b[c] = std::fabs(ref_b[c]);
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const std::size_t i = std::size_t(n) * C + c;
+      const double xhat = (double(x[i]) - mean[n]) * rstd[n];
+      ref_w[c] += xhat * d[i];
+      abs_w[c] += std::fabs(xhat * d[i]);
+      ref_b[c] += d[i];
+      abs_b[c] += std::fabs(d[i]);
+    }
+  verdict("layernorm_backward dweight", got_w, ref_w, abs_w, again_w);
+  verdict("layernorm_backward dbias", got_b, ref_b, abs_b, again_b);
+}
+
+void check_bias_backward() {
+  const int N = 8192;
+  for (const int OC : {768, 2304, 3072}) {
+    std::vector<float> d = random_floats(std::size_t(N) * OC);
+    const auto d_h = to_bf16(d);
+    const std::vector<float> db0 = random_floats(OC);
+    TestScratch scratch(N, 768, 2);
+    DeviceBuffer<cu::bf16> dout(d.size());
+    DeviceBuffer<float> db(OC);
+    dout.put(d_h);
+    auto run = [&] {
+      db.put(db0);
+      cu::bias_backward(db.ptr, dout.ptr, N, OC, scratch.s, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return db.get();
+    };
+    const auto got = run(), again = run();
+    std::vector<double> ref(db0.begin(), db0.end()), abs_sum(OC);
+    for (int c = 0; c < OC; ++c) abs_sum[c] = std::fabs(ref[c]);
+    for (int n = 0; n < N; ++n)
+      for (int c = 0; c < OC; ++c) {
+        ref[c] += d[std::size_t(n) * OC + c];
+        abs_sum[c] += std::fabs(d[std::size_t(n) * OC + c]);
+      }
+    const std::string what = "bias_backward OC=" + std::to_string(OC);
+    verdict(what.c_str(), got, ref, abs_sum, again);
+  }
+}
+
+void check_sums() {
+  const std::size_t n = 3'000'001;
+  const std::vector<float> x = random_floats(n);
+  TestScratch scratch(8192, 768, 2);
+  DeviceBuffer<float> xd(n), out(1);
+  xd.put(x);
+  double sq = 0, s = 0, abs_s = 0;
+  for (float v : x) sq += double(v) * v, s += v, abs_s += std::fabs(v);
+  auto run = [&](bool square) {
+    out.put({1.5f});  // accumulate onto it
+    if (square) cu::sum_squares(out.ptr, xd.ptr, n, true, scratch.s, nullptr);
+    else cu::sum_scaled(out.ptr, xd.ptr, n, 0.25f, true, scratch.s, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return out.get();
+  };
+  verdict("sum_squares (accumulating)", run(true), {1.5 + sq}, {1.5 + sq}, run(true));
+  verdict("sum_scaled (accumulating)", run(false), {1.5 + 0.25 * s}, {1.5 + 0.25 * abs_s}, run(false));
+}
+
+// Mean time of `launch` over 50 calls after 5 warm-up calls, in microseconds.
+template <class F>
+double time_us(F&& launch) {
+  for (int i = 0; i < 5; ++i) launch();
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  CUDA_CHECK(cudaEventRecord(start));
+  for (int i = 0; i < 50; ++i) launch();
+  CUDA_CHECK(cudaEventRecord(stop));
+  CUDA_CHECK(cudaEventSynchronize(stop));
+  float ms = 0;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  CUDA_CHECK(cudaEventDestroy(start));
+  CUDA_CHECK(cudaEventDestroy(stop));
+  return 1000.0 * ms / 50;
+}
+
+// The token-embedding gradient as it was before (float atomics), for its time only.
+__global__ void atomic_wte_kernel(float* dwte, const cu::bf16* dout, const int* tokens, int C, std::size_t vectors) {
+  const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= vectors) return;
+  const std::size_t bt = idx * 8 / C;
+  const int c = int(idx * 8 % C);
+  float d[8];
+  cu::load8(d, dout + bt * C + c);
+  float* row = dwte + std::size_t(tokens[bt]) * C + c;
+  for (int i = 0; i < 8; ++i) atomicAdd(row + i, d[i]);
+}
+
+// On the mini track's shapes (d12: B*T = 32768 rows, C = 768, GPT-2 tokens): the token-embedding
+// gradient against its atomic version, and the added column-sum launches of one training step
+// (25 LayerNorm backward passes, 48 bias gradients, the loss and gradient-norm sums).
+void time_mini_step() {
+  const int B = 32, T = 1024, C = 768, V = 50304, N = B * T;
+  std::vector<int> tokens(N);
+  std::uniform_int_distribution<int> small(0, 300), any(0, 50256), pick(0, 99);
+  for (auto& t : tokens) t = pick(rng) < 4 ? 13 : pick(rng) < 50 ? small(rng) : any(rng);  // ~4% one token
+  TestScratch scratch(N, C, V);
+  DeviceBuffer<int> tok(N);
+  DeviceBuffer<cu::bf16> dout(std::size_t(N) * C);
+  DeviceBuffer<float> dwte(std::size_t(V) * C), out(4 * C);
+  tok.put(tokens);
+  CUDA_CHECK(cudaMemset(dout.ptr, 0, dout.n * sizeof(cu::bf16)));
+  CUDA_CHECK(cudaMemset(dwte.ptr, 0, dwte.n * sizeof(float)));
+  const std::size_t vectors = std::size_t(N) * C / 8;
+#if !__has_include("rope.cuh")
+  DeviceBuffer<float> dwpe(std::size_t(T) * C);
+  const double fixed =
+      time_us([&] { cu::encoder_backward(dwte.ptr, dwpe.ptr, dout.ptr, tok.ptr, B, T, C, scratch.s, nullptr); });
+  const double atomic = time_us([&] {
+    atomic_wte_kernel<<<cu::ceil_div(vectors, 256), 256>>>(dwte.ptr, dout.ptr, tok.ptr, C, vectors);
+    cu::encoder_backward_wpe_kernel<<<cu::ceil_div(T * C, 256), 256>>>(dwpe.ptr, dout.ptr, B, T, C);
+  });
+#else
+  const double fixed = time_us([&] { cu::encoder_backward(dwte.ptr, dout.ptr, tok.ptr, B, T, C, scratch.s, nullptr); });
+  const double atomic = time_us(
+      [&] { atomic_wte_kernel<<<cu::ceil_div(vectors, 256), 256>>>(dwte.ptr, dout.ptr, tok.ptr, C, vectors); });
+#endif
+  std::printf("timing: encoder_backward %.1f us per call (with float atomics %.1f us)\n", fixed, atomic);
+  const float* p = scratch.s.partials;
+  const double ln = time_us([&] {
+    cu::add_column_sums(out.ptr, out.ptr + C, C, p, cu::layernorm_backward_grid(N), 2 * C, nullptr);
+  });
+  double bias = 0;
+  for (const auto& shape : {std::pair(C, 24), std::pair(3 * C, 12), std::pair(4 * C, 12)}) {
+    const int oc = shape.first, rows = cu::bias_backward_row_blocks(N, oc);
+    bias += shape.second * time_us([&] { cu::add_column_sums(out.ptr, nullptr, oc, p, rows, oc, nullptr); });
+  }
+  const double scalar = time_us([&] { cu::add_column_sums(out.ptr, nullptr, 1, p, 4 * cu::sm_count(), 1, nullptr); });
+  std::printf("timing: the fixed-order column sums add %.0f us per mini step (LayerNorm 25 x %.1f us, bias %.0f us, "
+              "scalar sums 2 x %.1f us)\n",
+              25 * ln + bias + 2 * scalar, ln, bias, scalar);
+}
+
+#if __has_include("muon.cuh")
+void check_muon_norms() {
+  const int matrices = 12;
+  const std::size_t per = 768 * 3072;
+  const std::vector<float> src = random_floats(per * matrices);
+  DeviceBuffer<float> src_d(src.size()), norms(cu::muon_norms_floats(matrices));
+  DeviceBuffer<cu::ns_t> x(src.size());
+  src_d.put(src);
+  auto run = [&] {
+    cu::muon_normalize(x.ptr, src_d.ptr, norms.ptr, matrices, per, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    auto all = norms.get();
+    return std::vector<float>(all.begin(), all.begin() + matrices);
+  };
+  const auto got = run(), again = run();
+  std::vector<double> ref(matrices, 0.0);
+  for (int m = 0; m < matrices; ++m)
+    for (std::size_t i = 0; i < per; ++i) ref[m] += double(src[m * per + i]) * src[m * per + i];
+  verdict("muon_normalize norms", got, ref, ref, again);
+}
+#endif
+
+}  // namespace
+
+int main() {
+  int device = 0;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  std::printf("template kernels on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
+  check_encoder_backward();
+  check_layernorm_backward();
+  check_bias_backward();
+  check_sums();
+#if __has_include("muon.cuh")
+  check_muon_norms();
+#endif
+  time_mini_step();
+  return failures == 0 ? 0 : 1;
+}
