@@ -33,16 +33,16 @@ if [[ ! -f build-dev/build.ninja ]]; then
 fi
 # only the CUDA module and its tests: the GPU image has Boost's headers but no Boost.JSON library
 ninja -C build-dev cuda/speedrun-train-gpt2 cuda/bench-gpt2 cuda/speedrun-gpu-info tests/test_cuda_cpu_reference \
-  tests/test_cuda_token_loader tests/cuda/test_cuda_kernels tests/cuda/test_cuda_gpt2 tests/cuda/test_cuda_train_cli \
+  tests/test_cuda_token_loader tests/test_cuda_zero_shard tests/cuda/test_cuda_kernels tests/cuda/test_cuda_gpt2 tests/cuda/test_cuda_train_cli \
   > "$OUT/build.log" 2>&1 && build_ok=1 || build_ok=0
 say "build: $([[ $build_ok == 1 ]] && echo ok || echo FAILED) in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.0f", e-s}') s; NCCL: $(grep -m1 'NCCL' "$OUT/setup.log" 2>/dev/null | tr -s ' ')"
 [[ $build_ok == 1 ]] || { grep -B2 -A10 -m3 'error' "$OUT/build.log" | head -60; }
 
 if [[ $parts == *tests* && $build_ok == 1 ]]; then
-  meson test -C build-dev --no-rebuild -v --num-processes 1 cuda_cpu_reference cuda_token_loader cuda_gpu_info cuda_kernels cuda_gpt2 \
+  meson test -C build-dev --no-rebuild -v --num-processes 1 cuda_cpu_reference cuda_token_loader cuda_zero_shard cuda_gpu_info cuda_kernels cuda_gpt2 \
     > "$OUT/tests.log" 2>&1
   say "tests: $(grep -E '^(Ok|Fail|Skipped):' "$OUT/tests.log" | tr -s ' ' | tr '\n' ' ')"
-  grep -E 'rel err|loss gpu|gpu .* cpu|bias gradient from' "$OUT/tests.log" > "$OUT/test_errors.txt"
+  grep -E 'rel err|loss gpu|gpu .* cpu|bias gradient from|zero-1' "$OUT/tests.log" > "$OUT/test_errors.txt"
   grep -E 'FAILED|REQUIRE|CHECK\(' "$OUT/tests.log" | head -20
 fi
 
@@ -87,7 +87,7 @@ fi
 if [[ $parts == *dp* && $build_ok == 1 ]]; then
   tests/cuda/data_parallel.sh build-dev/cuda/speedrun-train-gpt2 > "$OUT/dp.log" 2>&1
   say "data parallel: exit $? $(grep -E 'largest' "$OUT/dp.log" | tr '\n' ' ')"
-  cat "$OUT/dp.log" | tail -12
+  tail -40 "$OUT/dp.log"
 fi
 
 echo

@@ -1,4 +1,4 @@
-// NCCL bootstrap, all-reduce and the local launcher (see distributed.hpp).
+// NCCL bootstrap, collectives and the local launcher (see distributed.hpp).
 #include "distributed.hpp"
 
 #include "common.cuh"
@@ -133,6 +133,59 @@ void all_reduce_mean(const Distributed& dist, float* data, std::size_t n, cudaSt
       ncclAllReduce(data, data, n, ncclFloat, ncclAvg, static_cast<ncclComm_t>(dist.comm), stream));
 #else
   (void)data, (void)n, (void)stream;
+#endif
+}
+
+void all_reduce_sum(const Distributed& dist, float* data, std::size_t n, cudaStream_t stream) {
+  if (dist.world == 1) return;
+#ifdef SPEEDRUN_HAVE_NCCL
+  NCCL_CHECK(
+      ncclAllReduce(data, data, n, ncclFloat, ncclSum, static_cast<ncclComm_t>(dist.comm), stream));
+#else
+  (void)data, (void)n, (void)stream;
+#endif
+}
+
+void reduce_scatter_mean(const Distributed& dist, float* data, std::size_t shard,
+                         cudaStream_t stream) {
+  if (dist.world == 1) return;
+#ifdef SPEEDRUN_HAVE_NCCL
+  // in place: NCCL's receive buffer is the send buffer's rank-th shard
+  NCCL_CHECK(ncclReduceScatter(data, data + std::size_t(dist.rank) * shard, shard, ncclFloat,
+                               ncclAvg, static_cast<ncclComm_t>(dist.comm), stream));
+#else
+  (void)data, (void)shard, (void)stream;
+#endif
+}
+
+namespace {
+#ifdef SPEEDRUN_HAVE_NCCL
+void all_gather_in_place(const Distributed& dist, void* data, std::size_t shard,
+                         std::size_t element_bytes, ncclDataType_t type, cudaStream_t stream) {
+  // in place: NCCL's send buffer is the receive buffer's rank-th shard
+  char* bytes = static_cast<char*>(data);
+  NCCL_CHECK(ncclAllGather(bytes + std::size_t(dist.rank) * shard * element_bytes, bytes, shard,
+                           type, static_cast<ncclComm_t>(dist.comm), stream));
+}
+#endif
+}  // namespace
+
+void all_gather(const Distributed& dist, __nv_bfloat16* data, std::size_t shard,
+                cudaStream_t stream) {
+  if (dist.world == 1) return;
+#ifdef SPEEDRUN_HAVE_NCCL
+  all_gather_in_place(dist, data, shard, sizeof(__nv_bfloat16), ncclBfloat16, stream);
+#else
+  (void)data, (void)shard, (void)stream;
+#endif
+}
+
+void all_gather(const Distributed& dist, float* data, std::size_t shard, cudaStream_t stream) {
+  if (dist.world == 1) return;
+#ifdef SPEEDRUN_HAVE_NCCL
+  all_gather_in_place(dist, data, shard, sizeof(float), ncclFloat, stream);
+#else
+  (void)data, (void)shard, (void)stream;
 #endif
 }
 

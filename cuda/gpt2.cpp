@@ -3,6 +3,9 @@
 
 #include "common.cuh"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace speedrunner::cuda {
 
 template <class T>
@@ -15,9 +18,10 @@ T* GPT2::alloc(std::size_t count) {
 }
 
 GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStream_t stream,
-           Attention attention)
+           Attention attention, OptimizerShard shard)
     : config_(config),
       layout_(config),
+      shard_(plan_shard(layout_, shard.world, shard.rank)),
       B_(B),
       T_(T),
       stream_(stream),
@@ -27,13 +31,19 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   const std::size_t L = config.layers, C = config.channels, NH = config.heads,
                     Vp = config.padded_vocab;
   const std::size_t N = std::size_t(B) * T, NC = N * C;
-  params_ = alloc<float>(layout_.total);
-  grads_ = alloc<float>(layout_.total);
-  m_ = alloc<float>(layout_.total);
-  v_ = alloc<float>(layout_.total);
-  params_bf16_ = alloc<bf16>(layout_.total);
-  CUDA_CHECK(cudaMemsetAsync(m_, 0, layout_.total * sizeof(float), stream_));
-  CUDA_CHECK(cudaMemsetAsync(v_, 0, layout_.total * sizeof(float), stream_));
+  // ZeRO-1's saving: 12 of the 18 bytes per parameter here are optimizer state
+  // (master weights, m, v), of which each rank keeps 1/world.
+  const std::size_t whole = shard_.padded_total, own = shard_.size();
+  params_ = alloc<float>(own);
+  grads_ = alloc<float>(whole);
+  m_ = alloc<float>(own);
+  v_ = alloc<float>(own);
+  params_bf16_ = alloc<bf16>(whole);
+  // gaps and the padded tail are never written after this, and must be 0
+  CUDA_CHECK(cudaMemsetAsync(params_, 0, own * sizeof(float), stream_));
+  CUDA_CHECK(cudaMemsetAsync(params_bf16_, 0, whole * sizeof(bf16), stream_));
+  CUDA_CHECK(cudaMemsetAsync(m_, 0, own * sizeof(float), stream_));
+  CUDA_CHECK(cudaMemsetAsync(v_, 0, own * sizeof(float), stream_));
   tokens_ = alloc<int>(N);
   targets_ = alloc<int>(N);
   encoded_ = alloc<bf16>(NC);
@@ -81,14 +91,32 @@ GPT2::~GPT2() {
 }
 
 void GPT2::set_params(const float* host) {
-  CUDA_CHECK(cudaMemcpyAsync(params_, host, layout_.total * sizeof(float), cudaMemcpyHostToDevice,
-                             stream_));
-  float_to_bf16(params_bf16_, params_, layout_.total, stream_);
+  const std::size_t total = layout_.total;
+  if (!shard_.sharded()) {
+    CUDA_CHECK(
+        cudaMemcpyAsync(params_, host, total * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    float_to_bf16(params_bf16_, params_, total, stream_);
+  } else {
+    // The bf16 copy comes from the same device conversion as unsharded, so
+    // every rank's forward pass sees the same bits; the whole fp32 buffer is
+    // only staged for it.
+    float* staging = nullptr;
+    CUDA_CHECK(cudaMalloc(&staging, total * sizeof(float)));
+    CUDA_CHECK(
+        cudaMemcpyAsync(staging, host, total * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    float_to_bf16(params_bf16_, staging, total, stream_);
+    if (shard_.begin < total)
+      CUDA_CHECK(cudaMemcpyAsync(params_, staging + shard_.begin,
+                                 (std::min(shard_.end, total) - shard_.begin) * sizeof(float),
+                                 cudaMemcpyDeviceToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    CUDA_CHECK(cudaFree(staging));
+  }
   CUDA_CHECK(cudaStreamSynchronize(stream_));  // `host` may go away
 }
 
 void GPT2::zero_grad() {
-  CUDA_CHECK(cudaMemsetAsync(grads_, 0, layout_.total * sizeof(float), stream_));
+  CUDA_CHECK(cudaMemsetAsync(grads_, 0, shard_.padded_total * sizeof(float), stream_));
 }
 void GPT2::reset_loss() {
   CUDA_CHECK(cudaMemsetAsync(loss_sum_, 0, sizeof(float), stream_));
@@ -207,11 +235,25 @@ void GPT2::backward() {
 }
 
 void GPT2::update(const OptimizerConfig& opt, float lr, int t) {
-  sum_squares(grad_norm_sq_, grads_, layout_.total, false, stream_);
-  for (int p = 0; p < num_params; ++p) {
-    const std::size_t o = layout_.offset[p];
-    adamw_update(params_ + o, params_bf16_ + o, grads_ + o, m_ + o, v_ + o, layout_.size[p], lr,
-                 opt.beta1, opt.beta2, opt.eps, param_is_matrix(p) ? opt.weight_decay : 0.0f, t,
+  if (shard_.sharded())
+    throw std::logic_error(
+        "GPT2::update on a ZeRO-1 shard: call sum_grad_squares(), all-reduce grad_norm_sq(), "
+        "then adamw()");
+  sum_grad_squares();
+  adamw(opt, lr, t);
+}
+
+void GPT2::sum_grad_squares() {
+  sum_squares(grad_norm_sq_, grads_ + shard_.begin, shard_.size(), false, stream_);
+}
+
+void GPT2::adamw(const OptimizerConfig& opt, float lr, int t) {
+  // One launch per tensor piece, so weight decay follows the tensor; unsharded
+  // these are the 16 whole tensors.
+  for (const ShardSegment& s : shard_.segments) {
+    const std::size_t local = s.begin - shard_.begin;
+    adamw_update(params_ + local, params_bf16_ + s.begin, grads_ + s.begin, m_ + local, v_ + local,
+                 s.size(), lr, opt.beta1, opt.beta2, opt.eps, s.decay ? opt.weight_decay : 0.0f, t,
                  grad_norm_sq_, opt.grad_clip, stream_);
   }
 }
@@ -229,7 +271,15 @@ std::vector<float> to_host(const T* device, std::size_t n, cudaStream_t stream) 
 }  // namespace
 
 std::vector<float> GPT2::params_host() const {
+  if (shard_.sharded())
+    throw std::logic_error("GPT2::params_host on a ZeRO-1 shard: use master_shard_host()");
   return to_host(params_, layout_.total, stream_);
+}
+std::vector<float> GPT2::master_shard_host() const {
+  return to_host(params_, shard_.size(), stream_);
+}
+std::vector<float> GPT2::params_bf16_host() const {
+  return to_host(params_bf16_, layout_.total, stream_);
 }
 std::vector<float> GPT2::grads_host() const {
   return to_host(grads_, layout_.total, stream_);

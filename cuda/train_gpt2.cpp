@@ -42,6 +42,11 @@ constexpr const char* usage = R"(usage: speedrun-train-gpt2 [options]
   --seed N               weight initialisation seed (default 1337)
   --summary FILE         write a JSON summary there
   --nproc N              start N processes, one per GPU of this machine
+  --zero N               0 (default): every GPU all-reduces the whole gradient and runs the whole
+                         AdamW update; 1 (ZeRO-1): gradients are reduce-scattered, each of the G
+                         GPUs keeps and updates only its 1/G shard of the fp32 master weights and
+                         AdamW moments, then the bf16 weights are all-gathered. Same losses, less
+                         memory per GPU; with one GPU, 1 runs exactly as 0
   --nccl-id-file PATH    where ranks meet (under srun: default nccl_id_<job>_<step>)
   --write-synthetic DIR  write a learnable synthetic train/val shard pair into DIR and exit
   --synthetic-tokens N   tokens of the synthetic train shard (default 20000000)
@@ -52,7 +57,7 @@ struct Options {
   cu::GPT2Config model = cu::record1_config;
   cu::OptimizerConfig opt;
   int batch = 64, seq = 1024, grad_accum = 1, steps = 19560, val_every = 250, untimed_steps = 10,
-      nproc = 0;
+      nproc = 0, zero = 0;
   long long val_tokens = 10485760, synthetic_tokens = 20000000;
   std::optional<double> target_val_loss;
   std::uint64_t seed = 1337;
@@ -143,7 +148,12 @@ sr::Result<Options> parse(int argc, char** argv) {
       ok = number(o.seed);
     else if (arg == "--nproc")
       ok = number(o.nproc);
-    else if (arg == "--synthetic-tokens")
+    else if (arg == "--zero") {
+      ok = number(o.zero);
+      if (ok && o.zero != 0 && o.zero != 1)
+        return sr::fail("--zero " + value + ": no such ZeRO stage here",
+                        "use --zero 0 (all-reduce) or --zero 1 (optimizer state sharded)");
+    } else if (arg == "--synthetic-tokens")
       ok = number(o.synthetic_tokens);
     else if (arg == "--target-val-loss") {
       double t = 0;
@@ -201,6 +211,34 @@ sr::Result<void> write_synthetic(const std::string& dir, long long tokens, int v
   return sr::data::write_shard(std::filesystem::path(dir) / "synthetic_val_000000.bin", val);
 }
 
+// [model MiB, in-use MiB] of every rank, on every rank.
+std::vector<double> rank_memory_mib(const cu::Distributed& dist, std::size_t model_bytes,
+                                    cudaStream_t stream) {
+  std::size_t free_bytes = 0, total_bytes = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const float mine[2] = {float(double(model_bytes) / (1 << 20)),
+                         float(double(total_bytes - free_bytes) / (1 << 20))};
+  float* all = nullptr;
+  CUDA_CHECK(cudaMalloc(&all, 2 * dist.world * sizeof(float)));
+  CUDA_CHECK(
+      cudaMemcpyAsync(all + 2 * dist.rank, mine, sizeof(mine), cudaMemcpyHostToDevice, stream));
+  cu::all_gather(dist, all, 2, stream);
+  std::vector<float> host(2 * dist.world);
+  CUDA_CHECK(cudaMemcpyAsync(host.data(), all, host.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                             stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  CUDA_CHECK(cudaFree(all));
+  return {host.begin(), host.end()};
+}
+
+// A JSON list of every rank's figure `which` (0: model, 1: in use).
+std::string per_rank(const std::vector<double>& memory_mib, int which) {
+  std::string out = "[";
+  for (std::size_t r = 0; 2 * r + which < memory_mib.size(); ++r)
+    out += (r > 0 ? ", " : "") + std::to_string(std::lround(memory_mib[2 * r + which]));
+  return out + "]";
+}
+
 int run(const Options& o) {
   auto ranks = cu::detect_ranks();
   if (!ranks) {
@@ -227,7 +265,10 @@ int run(const Options& o) {
 
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
-  cu::GPT2 model(o.model, o.batch, o.seq, o.seed, stream, o.attention);
+  // ZeRO-1 over one rank is the whole model: the same path as --zero 0
+  const bool zero1 = o.zero == 1 && dist.world > 1;
+  cu::GPT2 model(o.model, o.batch, o.seq, o.seed, stream, o.attention,
+                 zero1 ? cu::OptimizerShard{dist.world, dist.rank} : cu::OptimizerShard{});
   if (main_rank) {
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, dist.local_rank));
@@ -239,9 +280,10 @@ int run(const Options& o) {
         "batches\n",
         o.batch, o.seq, o.grad_accum, dist.world, prop.name, tokens_per_batch * o.grad_accum,
         val_steps);
-    std::printf("attention: %s; device memory for the model: %.2f GiB per GPU\n",
+    std::printf("attention: %s; device memory for the model: %.2f GiB per GPU%s\n",
                 model.attention() == cu::Attention::flash ? "flash" : "gemm",
-                double(model.device_bytes()) / (1 << 30));
+                double(model.device_bytes()) / (1 << 30),
+                zero1 ? " (ZeRO-1: fp32 master weights and AdamW moments sharded)" : "");
     std::fflush(stdout);
   }
 
@@ -291,9 +333,20 @@ int run(const Options& o) {
       model.forward(inputs.data(), targets.data(), 1.0f / (float(o.batch) * o.seq * o.grad_accum));
       model.backward();
     }
-    cu::all_reduce_mean(dist, model.grads(), model.layout().total, stream);
     cu::all_reduce_mean(dist, model.loss_accumulator(), 1, stream);
-    model.update(o.opt, o.opt.lr_at(step, o.steps), step + 1);
+    if (zero1) {
+      // each rank averages and updates its own shard; the squared norms of the
+      // shards add up to the unsharded one, so every rank clips alike
+      const std::size_t shard = model.shard().size();
+      cu::reduce_scatter_mean(dist, model.grads(), shard, stream);
+      model.sum_grad_squares();
+      cu::all_reduce_sum(dist, model.grad_norm_sq(), 1, stream);
+      model.adamw(o.opt, o.opt.lr_at(step, o.steps), step + 1);
+      cu::all_gather(dist, model.params_bf16(), shard, stream);
+    } else {
+      cu::all_reduce_mean(dist, model.grads(), model.layout().total, stream);
+      model.update(o.opt, o.opt.lr_at(step, o.steps), step + 1);
+    }
     // read the next batch from disk while the GPU finishes this step (forward()
     // has already copied this one: pageable copies are staged before returning)
     prefetched = step + 1 < o.steps;
@@ -317,6 +370,16 @@ int run(const Options& o) {
     }
   }
 
+  // Memory per rank: our own allocations (exact) and what the device has in use
+  // (cudaMemGetInfo: CUDA context, cuBLAS and NCCL buffers included; nothing is
+  // freed during training, so this is the run's steady peak).
+  const std::vector<double> memory_mib = rank_memory_mib(dist, model.device_bytes(), stream);
+  if (main_rank) {
+    for (int r = 0; r < dist.world; ++r)
+      std::printf("memory rank:%d model:%.0fMiB gpu_in_use:%.0fMiB\n", r, memory_mib[2 * r],
+                  memory_mib[2 * r + 1]);
+    std::fflush(stdout);
+  }
   if (main_rank && !o.summary.empty()) {
     // Numbers and booleans only, so no escaping is needed (and no JSON library:
     // GPU images may lack Boost.JSON's compiled part).
@@ -327,7 +390,9 @@ int run(const Options& o) {
         << ", \"final_train_loss\": " << num(last_train) << ", \"train_time_ms\": " << num(train_ms)
         << ", \"step_avg_ms\": " << num(timed_steps > 0 ? train_ms / timed_steps : 0.0)
         << ", \"tokens_per_step\": " << tokens_per_batch * o.grad_accum
-        << ", \"world_size\": " << dist.world
+        << ", \"world_size\": " << dist.world << ", \"zero\": " << o.zero
+        << ", \"model_device_mib\": " << per_rank(memory_mib, 0)
+        << ", \"gpu_memory_in_use_mib\": " << per_rank(memory_mib, 1)
         << ", \"reached_target\": " << (reached ? "true" : "false") << ", \"target_val_loss\": "
         << (o.target_val_loss ? num(*o.target_val_loss) : std::string("null"))
         << ", \"model\": {\"layers\": " << o.model.layers << ", \"heads\": " << o.model.heads

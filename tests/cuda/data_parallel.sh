@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Data parallel gives the single-GPU loss curve: the trainer on 1 GPU with a
 # global batch of 16 sequences against 2 GPUs x 8 (and 4 x 4 where there are
-# 4 GPUs), same data, same seed; the training losses of every step must agree
-# to within bf16 noise. Exits 77 (skipped) with fewer than 2 GPUs.
+# 4 GPUs), same data, same seed, with the gradient all-reduced (--zero 0) and
+# with ZeRO-1 (--zero 1); the training losses of every step must agree to
+# within bf16 noise. Prints each rank's memory. Exits 77 (skipped) with fewer
+# than 2 GPUs.
 #   data_parallel.sh path/to/speedrun-train-gpt2
 set -euo pipefail
 exe=$1
@@ -20,16 +22,23 @@ common=(--train "$work/synthetic_train_*.bin" --val "$work/synthetic_val_*.bin" 
 losses() { grep -o 'train_loss:[0-9.]*' "$1" | cut -d: -f2; }
 
 "$exe" "${common[@]}" --batch 16 > "$work/n1.log"
+echo "1 GPU: $(grep '^memory' "$work/n1.log" | tr '\n' ' ')"
 status=0
 for n in 2 4; do
   (( gpus >= n )) || continue
-  "$exe" "${common[@]}" --batch $((16 / n)) --nproc $n > "$work/n$n.log"
-  worst=$(paste <(losses "$work/n1.log") <(losses "$work/n$n.log") |
-          awk '{d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d; n++} END {if (n != 30) print "missing"; else printf "%.5f", w}')
-  echo "1 GPU vs $n GPUs: largest train-loss difference over 30 steps: $worst"
-  echo "  1 GPU : $(losses "$work/n1.log" | sed -n '1p;10p;20p;30p' | tr '\n' ' ')"
-  echo "  $n GPUs: $(losses "$work/n$n.log" | sed -n '1p;10p;20p;30p' | tr '\n' ' ')"
-  grep val_loss "$work/n$n.log" | tail -1
-  if [[ $worst == missing ]] || awk -v w="$worst" 'BEGIN {exit !(w > 0.02)}'; then status=1; fi
+  for zero in 0 1; do
+    log=$work/n${n}_zero$zero.log
+    label="$n GPUs"
+    if [[ $zero == 1 ]]; then label="$n GPUs ZeRO-1"; fi
+    "$exe" "${common[@]}" --batch $((16 / n)) --nproc $n --zero $zero > "$log"
+    worst=$(paste <(losses "$work/n1.log") <(losses "$log") |
+            awk '{d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d; n++} END {if (n != 30) print "missing"; else printf "%.5f", w}')
+    echo "1 GPU vs $label: largest train-loss difference over 30 steps: $worst"
+    echo "  1 GPU : $(losses "$work/n1.log" | sed -n '1p;10p;20p;30p' | tr '\n' ' ')"
+    echo "  $label: $(losses "$log" | sed -n '1p;10p;20p;30p' | tr '\n' ' ')"
+    grep val_loss "$log" | tail -1
+    grep '^memory' "$log" | sed 's/^/  /' || true
+    if [[ $worst == missing ]] || awk -v w="$worst" 'BEGIN {exit !(w > 0.02)}'; then status=1; fi
+  done
 done
 exit $status

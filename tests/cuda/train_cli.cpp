@@ -35,9 +35,14 @@ TEST_CASE("The trainer rejects bad options with exit 2 and a fix", "[cuda][cli]"
   auto bad_shape = run_shell(trainer() + " --train a --val b --width 100");
   CHECK(bad_shape.status == 2);
   CHECK(bad_shape.output.find("model shape") != std::string::npos);
+  auto zero_stage = run_shell(trainer() + " --zero 2");
+  CHECK(zero_stage.status == 2);
+  CHECK(zero_stage.output.find("--zero 2") != std::string::npos);
+  CHECK(zero_stage.output.find("use --zero 0 (all-reduce) or --zero 1") != std::string::npos);
   auto help = run_shell(trainer() + " --help");
   CHECK(help.status == 0);
   CHECK(help.output.find("--nproc N") != std::string::npos);
+  CHECK(help.output.find("--zero N") != std::string::npos);
 }
 
 TEST_CASE("--write-synthetic writes a valid train/val shard pair inside the vocabulary",
