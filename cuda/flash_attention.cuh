@@ -13,6 +13,7 @@
 
 #include "common.cuh"
 #include "device.cuh"
+#include "wgmma.cuh"
 
 #include <cstdint>
 
@@ -429,9 +430,300 @@ __global__ void dq_store_kernel(bf16* dqkv, const float* dq_accum, int C, std::s
   store8(dqkv + bt * 3 * C + c, v);
 }
 
+// ---- Head size 64 on sm_90a: the same algorithms with wgmma (wgmma.cuh) ----
+// One warpgroup (the block's 4 warps) multiplies whole 64 x 64 tiles; operands
+// that are not in registers come from core-matrix tiles in shared memory.
+
+// Starts copying a 64 x 64 tile (rows first_row.., `stride` elements apart) into
+// core-matrix layout; rows past T become zeros. Eight consecutive threads fill one
+// 128-byte core matrix (one pass of the shared-memory banks), four of them two
+// 64-byte runs of a global row.
+__device__ inline void load_tile_core_async(bf16* dst, const bf16* src, std::size_t stride,
+                                            int first_row, int T) {
+  for (int idx = threadIdx.x; idx < tile * 8; idx += threads) {
+    const int r = (idx / 32 % 8) * 8 + idx % 8, c = (idx / 256) * 4 + idx / 8 % 4;
+    const bool inside = first_row + r < T;
+    cp_async16(dst + wg::core_index<64>(r, c * 8),
+               src + std::size_t(inside ? first_row + r : 0) * stride + c * 8, inside ? 16 : 0);
+  }
+}
+
+__global__ void __launch_bounds__(threads)
+    forward_wgmma_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH, float scale) {
+  constexpr int HS = 64;
+  __shared__ alignas(128) bf16 Ks[2][tile * HS];
+  __shared__ alignas(128) bf16 Vs[2][tile * HS];
+  const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
+  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
+            t = lane % 4;
+  const std::size_t stride = 3 * std::size_t(C);
+  const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
+  const int row0 = qt * tile + warp * 16, q0 = row0 + g, q1 = q0 + 8;
+  load_tile_core_async(Ks[0], q_base + C, stride, 0, T);
+  load_tile_core_async(Vs[0], q_base + 2 * C, stride, 0, T);
+  cp_async_commit();
+  std::uint32_t qa[HS / 16][4];
+  load_rows_a<HS>(qa, q_base, stride, row0, T, g, t);
+  float o[8][4] = {};
+  float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
+  for (int kt = 0; kt <= qt; ++kt) {
+    const int buf = kt & 1;
+    if (kt < qt) {
+      load_tile_core_async(Ks[buf ^ 1], q_base + C, stride, (kt + 1) * tile, T);
+      load_tile_core_async(Vs[buf ^ 1], q_base + 2 * C, stride, (kt + 1) * tile, T);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    wg::fence_shared_for_async();
+    __syncthreads();
+    float s[8][4] = {};
+    wg::fence_operands(s);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < HS / 16; ++kk) wg::mma_rs<0>(s, qa[kk], wg::k_major(Ks[buf], kk), kk > 0);
+    wg::commit();
+    wg::wait<0>();
+    wg::fence_operands(s);
+    const bool diagonal = kt == qt;
+    float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = kt * tile + nt * 8 + 2 * t + (e & 1);
+        const float v = !diagonal || key <= (e < 2 ? q0 : q1) ? s[nt][e] * scale : -INFINITY;
+        s[nt][e] = v;
+        if (e < 2)
+          mx0 = fmaxf(mx0, v);
+        else
+          mx1 = fmaxf(mx1, v);
+      }
+#pragma unroll
+    for (int o_ = 1; o_ < 4; o_ <<= 1) {
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, o_));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, o_));
+    }
+    const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
+    const float c0 = n0 == -INFINITY ? 1.0f : __expf(m0 - n0),
+                c1 = n1 == -INFINITY ? 1.0f : __expf(m1 - n1);
+    float sum0 = 0.0f, sum1 = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float p = s[nt][e] == -INFINITY ? 0.0f : __expf(s[nt][e] - (e < 2 ? n0 : n1));
+        s[nt][e] = p;
+        if (e < 2)
+          sum0 += p;
+        else
+          sum1 += p;
+      }
+    l0 = l0 * c0 + sum0;
+    l1 = l1 * c1 + sum1;
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      o[nt][0] *= c0, o[nt][1] *= c0;
+      o[nt][2] *= c1, o[nt][3] *= c1;
+    }
+    m0 = n0, m1 = n1;
+    std::uint32_t pa[4][4];
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) acc_to_a(pa[kk], s[2 * kk], s[2 * kk + 1]);
+    wg::fence_operands(o);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) wg::mma_rs<1>(o, pa[kk], wg::mn_major(Vs[buf], kk), true);
+    wg::commit();
+    wg::wait<0>();
+    wg::fence_operands(o);
+    __syncthreads();  // the next iteration refills this buffer
+  }
+#pragma unroll
+  for (int o_ = 1; o_ < 4; o_ <<= 1) {
+    l0 += __shfl_xor_sync(0xffffffffu, l0, o_);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, o_);
+  }
+  bf16* out_base = out + std::size_t(b) * T * C + h * HS;
+#pragma unroll
+  for (int nt = 0; nt < HS / 8; ++nt) {
+    if (q0 < T)
+      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q0) * C + nt * 8 + 2 * t) =
+          pack_bf16(o[nt][0] / l0, o[nt][1] / l0);
+    if (q1 < T)
+      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q1) * C + nt * 8 + 2 * t) =
+          pack_bf16(o[nt][2] / l1, o[nt][3] / l1);
+  }
+  if (t == 0) {
+    if (q0 < T) lse[std::size_t(bh) * T + q0] = m0 + __logf(l0);
+    if (q1 < T) lse[std::size_t(bh) * T + q1] = m1 + __logf(l1);
+  }
+}
+
+struct WgBackwardShared {
+  alignas(128) bf16 Qs[2][tile * 64];
+  alignas(128) bf16 dOs[2][tile * 64];
+  alignas(128) bf16 Ks[tile * 64];
+  alignas(128) bf16 dSt[tile * tile];  // dS^T: rows keys, columns queries
+  float lse_s[2][tile], D_s[2][tile];
+};
+
+// backward_fused_kernel's algorithm with wgmma: S^T = K Q^T and dP^T = V dO^T (K-major Q and
+// dO tiles), dV += P^T dO and dK += dS^T Q (the same tiles MN-major), dQ += dS K (dS^T and
+// K from shared memory, both MN-major).
+__global__ void __launch_bounds__(threads)
+    backward_wgmma_kernel(bf16* dqkv, float* dq_accum, const bf16* qkv, const bf16* dout,
+                          const float* lse, const float* D, int T, int NH, float scale) {
+  constexpr int HS = 64;
+  extern __shared__ unsigned char shared_raw[];
+  WgBackwardShared& sh = *reinterpret_cast<WgBackwardShared*>(shared_raw);
+  const int kt = blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
+  const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4,
+            t = lane % 4;
+  const std::size_t stride = 3 * std::size_t(C);
+  const bf16* q_base = qkv + std::size_t(b) * T * stride + h * HS;
+  const bf16* do_base = dout + std::size_t(b) * T * C + h * HS;
+  float* dq_base = dq_accum + std::size_t(b) * T * C + h * HS;
+  const int row0 = kt * tile + warp * 16, k0 = row0 + g, k1 = k0 + 8;
+  const int tiles = (T + tile - 1) / tile;
+  auto load = [&](int qt, int buf) {
+    load_tile_core_async(sh.Qs[buf], q_base, stride, qt * tile, T);
+    load_tile_core_async(sh.dOs[buf], do_base, C, qt * tile, T);
+    cp_async_commit();
+    for (int i = threadIdx.x; i < tile; i += threads) {
+      const int q = qt * tile + i;
+      sh.lse_s[buf][i] = q < T ? lse[std::size_t(bh) * T + q] : 0.0f;
+      sh.D_s[buf][i] = q < T ? D[std::size_t(bh) * T + q] : 0.0f;
+    }
+  };
+  load_tile_core_async(sh.Ks, q_base + C, stride, kt * tile, T);
+  load(kt, 0);  // one commit group with the K tile
+  std::uint32_t ka[HS / 16][4], va[HS / 16][4];
+  load_rows_a<HS>(ka, q_base + C, stride, row0, T, g, t);
+  load_rows_a<HS>(va, q_base + 2 * C, stride, row0, T, g, t);
+  float dk[8][4] = {}, dv[8][4] = {};
+  for (int qt = kt; qt < tiles; ++qt) {
+    const int buf = (qt - kt) & 1;
+    if (qt + 1 < tiles) {
+      load(qt + 1, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    wg::fence_shared_for_async();
+    __syncthreads();
+    float p[8][4] = {}, ds[8][4] = {};  // S^T then P^T; dP^T then dS^T (16 keys x 64 queries a warp)
+    wg::fence_operands(p);
+    wg::fence_operands(ds);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < HS / 16; ++kk) wg::mma_rs<0>(p, ka[kk], wg::k_major(sh.Qs[buf], kk), kk > 0);
+#pragma unroll
+    for (int kk = 0; kk < HS / 16; ++kk) wg::mma_rs<0>(ds, va[kk], wg::k_major(sh.dOs[buf], kk), kk > 0);
+    wg::commit();
+    wg::wait<0>();
+    wg::fence_operands(p);
+    wg::fence_operands(ds);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int ql = nt * 8 + 2 * t + (e & 1), q = qt * tile + ql;
+        p[nt][e] = (q >= (e < 2 ? k0 : k1) && q < T)
+                       ? __expf(p[nt][e] * scale - sh.lse_s[buf][ql])
+                       : 0.0f;
+        ds[nt][e] = p[nt][e] * (ds[nt][e] - sh.D_s[buf][ql]);
+      }
+    std::uint32_t pa[4][4], sa[4][4];
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      acc_to_a(pa[kk], p[2 * kk], p[2 * kk + 1]);
+      acc_to_a(sa[kk], ds[2 * kk], ds[2 * kk + 1]);
+    }
+    wg::fence_operands(dv);
+    wg::fence_operands(dk);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) wg::mma_rs<1>(dv, pa[kk], wg::mn_major(sh.dOs[buf], kk), true);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) wg::mma_rs<1>(dk, sa[kk], wg::mn_major(sh.Qs[buf], kk), true);
+    wg::commit();
+    // dS^T rows of this warp's keys, rounded to bf16 as the dK product rounded them
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      const int c = nt * 8 + 2 * t;
+      *reinterpret_cast<std::uint32_t*>(&sh.dSt[wg::core_index<64>(warp * 16 + g, c)]) =
+          pack_bf16(ds[nt][0], ds[nt][1]);
+      *reinterpret_cast<std::uint32_t*>(&sh.dSt[wg::core_index<64>(warp * 16 + g + 8, c)]) =
+          pack_bf16(ds[nt][2], ds[nt][3]);
+    }
+    wg::fence_shared_for_async();
+    __syncthreads();
+    float dq[8][4] = {};
+    wg::fence_operands(dq);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+      wg::mma_ss<1, 1>(dq, wg::mn_major(sh.dSt, kk), wg::mn_major(sh.Ks, kk), kk > 0);
+    wg::commit();
+    wg::wait<0>();
+    wg::fence_operands(dq);
+    wg::fence_operands(dk);
+    wg::fence_operands(dv);
+    const int q0 = qt * tile + warp * 16 + g, q1 = q0 + 8;
+    const bool even = (t & 1) == 0;
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      const int c = nt * 8 + 2 * t;
+      const float r0 = __shfl_xor_sync(0xffffffffu, even ? dq[nt][2] : dq[nt][0], 1),
+                  r1 = __shfl_xor_sync(0xffffffffu, even ? dq[nt][3] : dq[nt][1], 1);
+      if (even && q0 < T)
+        atomicAdd(reinterpret_cast<float4*>(dq_base + std::size_t(q0) * C + c),
+                  make_float4(dq[nt][0], dq[nt][1], r0, r1));
+      if (!even && q1 < T)
+        atomicAdd(reinterpret_cast<float4*>(dq_base + std::size_t(q1) * C + c - 2),
+                  make_float4(r0, r1, dq[nt][2], dq[nt][3]));
+    }
+    __syncthreads();  // the next iteration refills Qs/dOs[buf] and dSt
+  }
+  bf16* dk_base = dqkv + std::size_t(b) * T * stride + C + h * HS;
+#pragma unroll
+  for (int nt = 0; nt < HS / 8; ++nt) {
+    const int c = nt * 8 + 2 * t;
+    if (k0 < T) {
+      *reinterpret_cast<std::uint32_t*>(dk_base + std::size_t(k0) * stride + c) =
+          pack_bf16(dk[nt][0] * scale, dk[nt][1] * scale);
+      *reinterpret_cast<std::uint32_t*>(dk_base + C + std::size_t(k0) * stride + c) =
+          pack_bf16(dv[nt][0], dv[nt][1]);
+    }
+    if (k1 < T) {
+      *reinterpret_cast<std::uint32_t*>(dk_base + std::size_t(k1) * stride + c) =
+          pack_bf16(dk[nt][2] * scale, dk[nt][3] * scale);
+      *reinterpret_cast<std::uint32_t*>(dk_base + C + std::size_t(k1) * stride + c) =
+          pack_bf16(dv[nt][2], dv[nt][3]);
+    }
+  }
+}
+
+// Whether head size 64 runs the wgmma kernels: built for sm_90a (SPEEDRUN_WGMMA) and not
+// switched off (flash_attention_use_wgmma(false), for tests and benchmarks).
+#if defined(SPEEDRUN_WGMMA)
+constexpr bool wgmma_built = true;
+#else
+constexpr bool wgmma_built = false;
+#endif
+inline bool wgmma_enabled = wgmma_built;
+
 template <int HS>
 void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaStream_t stream) {
   const dim3 grid((T + tile - 1) / tile, B * NH);
+  if (HS == 64 && wgmma_enabled) {
+    forward_wgmma_kernel<<<grid, threads, 0, stream>>>(out, lse, qkv, T, NH,
+                                                       1.0f / sqrtf(float(HS)));
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
   forward_kernel<HS><<<grid, threads, 0, stream>>>(out, lse, qkv, T, NH, 1.0f / sqrtf(float(HS)));
   CUDA_CHECK_LAUNCH();
 }
@@ -446,16 +738,28 @@ void backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out, const 
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
   CUDA_CHECK(cudaMemsetAsync(dq_accum, 0, std::size_t(B) * T * C * sizeof(float), stream));
-  constexpr int bytes = sizeof(FusedShared<HS>);  // over the 48 KiB static limit: opt in
-  static const bool configured = [] {
-    CUDA_CHECK(cudaFuncSetAttribute(backward_fused_kernel<HS>,
-                                    cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-    return true;
-  }();
-  (void)configured;
   const dim3 grid((T + tile - 1) / tile, B * NH);
-  backward_fused_kernel<HS><<<grid, threads, bytes, stream>>>(dqkv, dq_accum, qkv, dout, lse, D,
-                                                              T, NH, scale);
+  if (HS == 64 && wgmma_enabled) {
+    constexpr int bytes = sizeof(WgBackwardShared);  // over the 48 KiB static limit: opt in
+    static const bool configured = [] {
+      CUDA_CHECK(cudaFuncSetAttribute(backward_wgmma_kernel,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+      return true;
+    }();
+    (void)configured;
+    backward_wgmma_kernel<<<grid, threads, bytes, stream>>>(dqkv, dq_accum, qkv, dout, lse, D, T,
+                                                            NH, scale);
+  } else {
+    constexpr int bytes = sizeof(FusedShared<HS>);  // over the 48 KiB static limit: opt in
+    static const bool configured = [] {
+      CUDA_CHECK(cudaFuncSetAttribute(backward_fused_kernel<HS>,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+      return true;
+    }();
+    (void)configured;
+    backward_fused_kernel<HS><<<grid, threads, bytes, stream>>>(dqkv, dq_accum, qkv, dout, lse, D,
+                                                                T, NH, scale);
+  }
   CUDA_CHECK_LAUNCH();
   const std::size_t vectors = std::size_t(B) * T * C / 8;
   dq_store_kernel<<<ceil_div(vectors, 256), 256, 0, stream>>>(dqkv, dq_accum, C, vectors, scale);
@@ -463,6 +767,11 @@ void backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out, const 
 }
 
 }  // namespace flash
+
+bool flash_attention_use_wgmma(bool on) {
+  flash::wgmma_enabled = on && flash::wgmma_built;
+  return flash::wgmma_enabled;
+}
 
 bool flash_attention_supported(int head_size) {
   return head_size == 16 || head_size == 32 || head_size == 64;
