@@ -124,15 +124,14 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   add("flash attention bwd", L, [&] {
     cu::flash_attention_backward(z, flash_work, y, y, x, stats, B, T, NH, HS, stream);
   });
-  if (cu::flash_attention_use_wgmma(true)) {  // the rows above ran wgmma: time mma.sync too
-    cu::flash_attention_use_wgmma(false);
-    add("  flash attention fwd, mma.sync", 0,
+  if (cu::flash_attention_use_wgmma(true)) {  // the sm_90a kernels beside the default ones
+    add("  flash attention fwd, wgmma", 0,
         [&] { cu::flash_attention_forward(y, stats, x, B, T, NH, HS, stream); });
-    add("  flash attention bwd, mma.sync", 0, [&] {
+    add("  flash attention bwd, wgmma", 0, [&] {
       cu::flash_attention_backward(z, flash_work, y, y, x, stats, B, T, NH, HS, stream);
     });
-    cu::flash_attention_use_wgmma(true);
   }
+  cu::flash_attention_use_wgmma(false);
   add("layernorm fwd", 2 * L + 1,
       [&] { cu::layernorm_forward(y, stats, stats + N, x, wb, wb, N, C, stream); });
   add("layernorm bwd", 2 * L + 1,

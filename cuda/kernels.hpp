@@ -52,9 +52,8 @@ void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float
 // flash_attention.cuh: fused causal attention, head sizes 16, 32, 64.
 // qkv (B,T,3C) -> out (B,T,C), lse (B,NH,T) row log-sum-exp for the backward pass.
 bool flash_attention_supported(int head_size);
-// Head size 64 runs wgmma kernels when built for sm_90a (gpu_arch=90a, the default); `false`
-// selects the mma.sync kernels instead (tests and benchmarks compare the two). Returns
-// whether wgmma is now in use.
+// `true` makes head size 64 run the wgmma kernels, if built for sm_90a (gpu_arch=90a, the
+// default); off by default, as they are slower so far. Returns whether wgmma is now in use.
 bool flash_attention_use_wgmma(bool on);
 void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
                              cudaStream_t stream);
