@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <string>
 
 namespace cpu = speedrunner::cuda::cpu;
 using namespace speedrunner::cuda;
@@ -20,8 +19,8 @@ namespace {
 constexpr int B = 4, T = 64, C = 128, NH = 4, N = B * T;
 constexpr double bf16_tol = 1e-2, fp32_tol = 1e-5;
 
-void report(const std::string& what, double err) {
-  std::printf("  %-40s rel err %.2e\n", what.c_str(), err);
+void report(const char* what, double err) {
+  std::printf("  %-40s rel err %.2e\n", what, err);
   std::fflush(stdout);
 }
 }  // namespace
