@@ -686,6 +686,14 @@ void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaS
   CUDA_CHECK_LAUNCH();
 }
 
+// Lets `kernel` launch with `bytes` of dynamic shared memory, over the 48 KiB a launch gets
+// without asking; called once per kernel (the attribute stays set on the device).
+template <class Kernel>
+bool allow_shared_bytes(Kernel kernel, int bytes) {
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  return true;
+}
+
 template <int HS>
 void backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out, const bf16* qkv,
               const float* lse, int B, int T, int NH, cudaStream_t stream) {
@@ -698,22 +706,14 @@ void backward(bf16* dqkv, float* work, const bf16* dout, const bf16* out, const 
   CUDA_CHECK(cudaMemsetAsync(dq_accum, 0, std::size_t(B) * T * C * sizeof(float), stream));
   const dim3 grid((T + tile - 1) / tile, B * NH);
   if (HS == 64 && wgmma_enabled) {
-    constexpr int bytes = sizeof(WgBackwardShared);  // over the 48 KiB static limit: opt in
-    static const bool configured = [] {
-      CUDA_CHECK(cudaFuncSetAttribute(backward_wgmma_kernel,
-                                      cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-      return true;
-    }();
+    constexpr int bytes = sizeof(WgBackwardShared);
+    static const bool configured = allow_shared_bytes(backward_wgmma_kernel, bytes);
     (void)configured;
     backward_wgmma_kernel<<<grid, threads, bytes, stream>>>(dqkv, dq_accum, qkv, dout, lse, D, T,
                                                             NH, scale);
   } else {
-    constexpr int bytes = sizeof(FusedShared<HS>);  // over the 48 KiB static limit: opt in
-    static const bool configured = [] {
-      CUDA_CHECK(cudaFuncSetAttribute(backward_fused_kernel<HS>,
-                                      cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-      return true;
-    }();
+    constexpr int bytes = sizeof(FusedShared<HS>);
+    static const bool configured = allow_shared_bytes(backward_fused_kernel<HS>, bytes);
     (void)configured;
     backward_fused_kernel<HS><<<grid, threads, bytes, stream>>>(dqkv, dq_accum, qkv, dout, lse, D,
                                                                 T, NH, scale);
