@@ -2,9 +2,10 @@
 // default) at several per-GPU batch sizes: median ms per step, tokens/s, MFU
 // against 989.4 TFLOP/s dense bf16 (6N + 6LCT FLOPs per token), device memory.
 //   bench-gpt2 [--batches 32,64] [--seq 1024] [--steps 20] [--warmup 5] [--model d12|tiny]
-//              [--attention flash|gemm|both] [--breakdown B]
+//              [--attention flash|gemm|both] [--breakdown B [--only TEXT]]
 // --breakdown B times each layer operation alone at batch B (median of 20,
-// after warm-up) and prints its share of one training step.
+// after warm-up) and prints its share of one training step; --only TEXT keeps
+// the operations whose names contain TEXT (say, "flash").
 #include "gpt2.hpp"
 #include "kernels.hpp"
 
@@ -46,21 +47,29 @@ double time_op(cudaStream_t stream, Op&& op) {
   return ms[ms.size() / 2];
 }
 
+// n normal(0, 0.5) values on the device: the first million drawn on the host, the rest copies
+// of them made on the device (drawing all of the logits, 1.6e9 values at batch 32, on the host
+// took most of a minute; timing needs realistic values, not independent ones).
 template <class T>
 T* device_random(std::size_t n, std::uint32_t seed) {
-  std::vector<float> host(n);
+  const std::size_t drawn = std::min<std::size_t>(n, std::size_t(1) << 20);
+  std::vector<T> host(drawn);
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, 0.5f);
-  for (float& x : host) x = dist(rng);
+  for (T& x : host) x = T(dist(rng));
   T* p = nullptr;
   CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-  std::vector<T> raw(host.begin(), host.end());
-  CUDA_CHECK(cudaMemcpy(p, raw.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(p, host.data(), drawn * sizeof(T), cudaMemcpyHostToDevice));
+  for (std::size_t filled = drawn; filled < n;) {  // doubling device-to-device copies
+    const std::size_t count = std::min(filled, n - filled);
+    CUDA_CHECK(cudaMemcpy(p + filled, p, count * sizeof(T), cudaMemcpyDeviceToDevice));
+    filled += count;
+  }
   return p;
 }
 
 // Each operation of one training step alone, at the record-1 shape.
-void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
+void breakdown(const cu::GPT2Config& c, int B, int T, const std::string& only, cudaStream_t stream) {
   using cu::bf16;
   const int C = c.channels, NH = c.heads, HS = C / NH, N = B * T, L = c.layers, Vp = c.padded_vocab;
   const std::size_t NC = std::size_t(N) * C;
@@ -90,7 +99,8 @@ void breakdown(const cu::GPT2Config& c, int B, int T, cudaStream_t stream) {
   };
   std::vector<Row> rows;
   auto add = [&](std::string name, int per_step, auto&& op) {
-    rows.push_back({std::move(name), time_op(stream, op), per_step});
+    if (name.find(only) != std::string::npos)
+      rows.push_back({std::move(name), time_op(stream, op), per_step});
   };
   struct Lin {
     const char* name;
@@ -177,6 +187,7 @@ int main(int argc, char** argv) {
   cu::GPT2Config config = cu::record1_config;
   std::vector<cu::Attention> kinds{cu::Attention::flash};
   int breakdown_batch = 0;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i], value = argv[i + 1];
     if (arg == "--batches") {
@@ -193,6 +204,8 @@ int main(int argc, char** argv) {
       config = value == "tiny" ? cu::tiny_config : cu::record1_config;
     else if (arg == "--breakdown")
       breakdown_batch = std::atoi(value.c_str());
+    else if (arg == "--only")
+      only = value;
     else if (arg == "--attention") {
       if (value == "both")
         kinds = {cu::Attention::flash, cu::Attention::gemm};
@@ -218,7 +231,7 @@ int main(int argc, char** argv) {
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   if (breakdown_batch > 0) {
-    breakdown(config, breakdown_batch, T, stream);
+    breakdown(config, breakdown_batch, T, only, stream);
     return 0;
   }
   cu::OptimizerConfig opt;
