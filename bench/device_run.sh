@@ -47,11 +47,21 @@ if [[ $parts == *tests* && $build_ok == 1 ]]; then
 fi
 
 if [[ $parts == *train* && $build_ok == 1 ]]; then
-  python3 bench/make_text_shards.py /tmp/text 20000000 > "$OUT/text.log" 2>&1
-  build-dev/cuda/speedrun-train-gpt2 --train '/tmp/text/text_train_*.bin' --val '/tmp/text/text_val_*.bin' \
+  # the mini track's corpus (GPT-2 BPE tokens) when its bundle is carried; else Python's
+  # standard library source as byte tokens (the GPU image has no tokenizer files)
+  if [[ -f data/mini-bundle.tar.xz ]]; then
+    mkdir -p /tmp/mini && tar xJf data/mini-bundle.tar.xz -C /tmp/mini
+    train_glob='/tmp/mini/mini_train_*.bin' val_glob='/tmp/mini/mini_val_*.bin'
+    corpus="the mini corpus, $(stat -c %s /tmp/mini/mini_train_*.bin | awk '{t += ($1 - 1024) / 2} END {printf "%.1fM", t / 1e6}') train tokens"
+  else
+    python3 bench/make_text_shards.py /tmp/text 20000000 > "$OUT/text.log" 2>&1
+    train_glob='/tmp/text/text_train_*.bin' val_glob='/tmp/text/text_val_*.bin'
+    corpus="Python stdlib source as bytes; $(cat "$OUT/text.log")"
+  fi
+  build-dev/cuda/speedrun-train-gpt2 --train "$train_glob" --val "$val_glob" \
     --batch 32 --steps ${TRAIN_STEPS:-300} --warmup 30 --lr 1e-3 --val-every 50 --val-tokens 1048576 \
     --summary "$OUT/train_summary.json" > "$OUT/train.log" 2>&1
-  say "train (124M, Python stdlib source, B=32 T=1024; $(cat "$OUT/text.log")): $(grep val_loss "$OUT/train.log" | sed 's/ train_time.*//' | tr '\n' ' ')"
+  say "train (124M, B=32 T=1024, $corpus): $(grep val_loss "$OUT/train.log" | sed 's/ train_time.*//' | tr '\n' ' ')"
   say "train timing: $(grep val_loss "$OUT/train.log" | tail -1 | grep -o 'train_time.*')"
   tail -3 "$OUT/train.log"
 fi
