@@ -699,8 +699,8 @@ __global__ void __launch_bounds__(threads, backward_blocks)
 
 // Whether head size 64 runs the wgmma kernels: only when built for sm_90a (SPEEDRUN_WGMMA) and
 // switched on (flash_attention_use_wgmma(true)). Off by default: as written they are correct
-// but slower than the mma.sync kernels (H100, batch 32, per layer: forward 0.461 against
-// 0.353 ms, backward 1.218 against 1.189 ms), bench/NOTES.md variant 9.
+// but slower than the mma.sync kernels (H100, batch 32, per layer: forward 0.457 against
+// 0.294 ms, backward 0.979 against 0.872 ms), bench/NOTES.md variants 9 and 10.
 #if defined(SPEEDRUN_WGMMA)
 constexpr bool wgmma_built = true;
 #else
