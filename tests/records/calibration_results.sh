@@ -75,6 +75,19 @@ else
 fi
 grep -q '^| 1 | 118,800 (115,500, 118,800, 122,100) | 1650/1650/1650 |' "$tmp/ok.txt" || fail "markdown table row for record 1: $(cat "$tmp/ok.txt")"
 
+# Runs of a template with changed settings (device-calibrate's record_R:key=value) are left out,
+# even on another schedule, and named on stderr.
+changed=$tmp/changed; calibration_files "$changed"
+run_log "$changed" "record_2~lr1.2e-3~steps975_run1" 60 3.0 0.01 0 975
+"$script" --logs "$changed" --out-root "$tmp/changed-out" 4.2 > "$tmp/changed.txt" 2>&1 ||
+  fail "a calibration with a changed-settings run beside it was refused: $(cat "$tmp/changed.txt")"
+grep -q 'left out 1 run(s) with changed settings (record_2~lr1.2e-3~steps975)' "$tmp/changed.txt" ||
+  fail "the left-out run is not named: $(cat "$tmp/changed.txt")"
+got=$(json "$tmp/changed-out/workspace_templates/nanogpt_speedrun/record_2/results.json" 'd["tracks"]["mini"]["n_runs"], d["tracks"]["mini"]["train_time_ms"]')
+want=$(json "$out/workspace_templates/nanogpt_speedrun/record_2/results.json" 'd["tracks"]["mini"]["n_runs"], d["tracks"]["mini"]["train_time_ms"]')
+[[ $got == "$want" ]] ||
+  fail "record 2's calibration changed with the changed-settings run beside it: $got against $want"
+
 # Two device calls in subfolders of --logs count together; two kinds of card are refused.
 split=$tmp/split; mkdir -p "$split/b"; calibration_files "$split/a"
 mv "$split"/a/train_*_run3.log "$split/b/"; cp "$split/a/gpu.txt" "$split/a/plan.txt" "$split/b/"

@@ -48,6 +48,32 @@ got=$(rows twice)
 grep -q "dir=$tmp/twice/work/oracle_2 " "$tmp/twice/work/logs/train_oracle_2b_run1.log" ||
   fail "oracle_2 did not run the patched tree in WORK_DIR"
 
+# A record with changed mini settings runs a copy of its template with just those values changed.
+calibrate settings GPUS="0 1" ORACLES=0 PLAN="record_2:lr=1.2e-3:steps=2000@3.7,record_2 record_3:muon_lr=0.03"
+rc=$?
+((rc == 0)) || fail "the settings plan exited $rc: $(cat "$tmp/settings.txt")"
+expected=$'record_2_run1	record_2	0	0
+record_2~lr1.2e-3~steps2000_run1	record_2~lr1.2e-3~steps2000	0	3.7
+record_3~muon_lr0.03_run1	record_3~muon_lr0.03	1	0'
+got=$(rows settings)
+[[ $got == "$expected" ]] || fail "settings rows: got"$'\n'"$got"$'\n'"expected"$'\n'"$expected"
+copy=$tmp/settings/work/variants/record_2~lr1.2e-3~steps2000
+mini_of() { awk '/^ *mini\)/ { inside = 1 } inside && /global_batch=/ { print; exit }' "$1/run.sh"; }
+template=$1/workspace_templates/nanogpt_speedrun
+want=$(mini_of "$template/record_2" | sed 's/ steps=[^ ]*/ steps=2000/; s/ lr=[^ ;]*/ lr=1.2e-3/')
+[[ $(mini_of "$copy") == "$want" ]] || fail "record_2's copy has the mini line '$(mini_of "$copy")', expected '$want'"
+diff <(grep -v 'global_batch=32 ' "$copy/run.sh") <(grep -v 'global_batch=32 ' "$template/record_2/run.sh") > /dev/null ||
+  fail "the copy of record_2 changed more than its mini settings line"
+grep -q 'muon_lr=0.03 ;;' "$tmp/settings/work/variants/record_3~muon_lr0.03/run.sh" && \
+  grep -q ' lr=1.8e-3 muon_lr=0.03 ;;' "$tmp/settings/work/variants/record_3~muon_lr0.03/run.sh" ||
+  fail "muon_lr=0.03 was not set (or lr changed with it): $(mini_of "$tmp/settings/work/variants/record_3~muon_lr0.03")"
+grep -q "dir=$copy " "$tmp/settings/work/logs/train_record_2~lr1.2e-3~steps2000_run1.log" ||
+  fail "the run with changed settings did not run the copy"
+
+calibrate settings_tag GPUS="0" ORACLES=0 RUN_TAG=b PLAN="record_2:lr=9e-4,record_2"
+got=$(rows settings_tag | cut -f1 | tr '\n' ' ')
+[[ $got == "record_2b_run1 record_2~lr9e-4_b_run1 " ]] || fail "RUN_TAG with changed settings: got '$got'"
+
 # Runs are cut at DEADLINE_S (default 570 s from the start) and skipped when it is near.
 calibrate limits GPUS="0 1" RUN_LIMIT_S=1000 PLAN="record_1 record_2"
 grep -q 'time limit 5[67][0-9] s$' "$tmp/limits/work/logs/train_record_1_run1.log" ||
@@ -75,6 +101,9 @@ refuse bad_record "record_9" GPUS="0" PLAN="record_9"
 refuse bad_target "record_3@high" GPUS="0" PLAN="record_3@high"
 refuse oracle_off "ORACLES=0" GPUS="0" ORACLES=0 PLAN="oracle_3"
 refuse bad_gpu "GPUS entry 'x'" GPUS="x" PLAN="record_1"
+refuse bad_key "have no muon_lr=" GPUS="0" PLAN="record_2:muon_lr=0.02"
+refuse bad_value "record_2:lr=big" GPUS="0" PLAN="record_2:lr=big"
+refuse oracle_settings "changes the settings of an oracle run" GPUS="0" PLAN="oracle_3:lr=1e-3"
 
 ((failures == 0)) && echo "device-calibrate dry runs: all checks passed"
 exit $((failures > 0))
