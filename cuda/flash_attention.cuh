@@ -79,14 +79,6 @@ __device__ inline void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// The A operand of rows r..r+15, columns kc*16.. of a row-major matrix (ld elements per row).
-__device__ inline void load_a(std::uint32_t (&a)[4], const bf16* m, int ld, int kc, int g, int t) {
-  a[0] = load32(m + g * ld + kc * 16 + 2 * t);
-  a[1] = load32(m + (g + 8) * ld + kc * 16 + 2 * t);
-  a[2] = load32(m + g * ld + kc * 16 + 8 + 2 * t);
-  a[3] = load32(m + (g + 8) * ld + kc * 16 + 8 + 2 * t);
-}
-
 // The A operand of 16 rows, columns kc*16.., of a row-major matrix in shared memory (ld elements
 // per row, m at the first row) by one ldmatrix: lanes 0-15 give rows 0-15 of columns 0-7,
 // lanes 16-31 the same rows of columns 8-15.
