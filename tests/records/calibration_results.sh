@@ -73,7 +73,7 @@ if [[ -f $r1 && -f $r3 ]]; then
 else
   fail "no results.json under --out-root: $(cat "$tmp/ok.txt")"
 fi
-grep -q '^| 1 | 118,800 (115,500, 118,800, 122,100) | 1650/1650/1650 |' "$tmp/ok.txt" || fail "markdown table row for record 1: $(cat "$tmp/ok.txt")"
+grep -q '^| 1 | 2000 | 118,800 (115,500, 118,800, 122,100) | 1650/1650/1650 |' "$tmp/ok.txt" || fail "markdown table row for record 1: $(cat "$tmp/ok.txt")"
 
 # Runs of a template with changed settings (device-calibrate's record_R:key=value) are left out,
 # even on another schedule, and named on stderr.
@@ -117,11 +117,22 @@ grep -q '^fix: choose a target of at least 4.0429' "$tmp/low.txt" || fail "the r
 "$script" --logs "$logs" --out-root "$tmp/never" 3.8 > "$tmp/never.txt" 2>&1 && fail "target 3.8 that record 1 never reaches was accepted"
 grep -q 'train_record_1_run1.log never reaches 3.8: its schedule ended' "$tmp/never.txt" || fail "refusal text: $(cat "$tmp/never.txt")"
 
-# Logs of two schedules in one folder are refused.
+# Runs of one record on two schedules are refused.
 mixed=$tmp/mixed; mkdir -p "$mixed"; calibration_files "$mixed"
 run_log "$mixed" record_1_run4 70 3.9 0.002 0 800
 "$script" --logs "$mixed" --out-root "$tmp/mixed-out" 4.5 > "$tmp/mixed.txt" 2>&1 && fail "mixed schedules were accepted"
-grep -q 'mixes schedules of \[800, 2000\]' "$tmp/mixed.txt" || fail "mixed-schedule text: $(cat "$tmp/mixed.txt")"
+grep -q "record 1's runs mix schedules of \[800, 2000\]" "$tmp/mixed.txt" || fail "mixed-schedule text: $(cat "$tmp/mixed.txt")"
+
+# Each record may have a schedule of its own: record 3's runs train 800 steps.
+own=$tmp/own; calibration_files "$own"
+for i in 1 2 3; do run_log "$own" "record_3_run$i" 80 2.8 0.010 0 800; done
+"$script" --logs "$own" --out-root "$tmp/own-out" 4.2 > "$tmp/own.txt" 2>&1 || fail "per-record schedules were refused: $(cat "$tmp/own.txt")"
+r3own=$tmp/own-out/workspace_templates/nanogpt_speedrun/record_3/results.json
+[[ -f $r3own && $(json "$r3own" 'd["tracks"]["mini"]["n_steps_schedule"], all(r["full_schedule"]["n_steps"] == 800 for r in d["tracks"]["mini"]["runs"])') == "800 True" ]] ||
+  fail "record 3's own 800-step schedule: $(cat "$tmp/own.txt")"
+[[ $(json "$tmp/own-out/workspace_templates/nanogpt_speedrun/record_1/results.json" 'd["tracks"]["mini"]["n_steps_schedule"]') == 2000 ]] ||
+  fail "record 1's schedule is not its own 2000 steps"
+grep -q '^| 3 | 800 | ' "$tmp/own.txt" || fail "the table does not give record 3's schedule: $(cat "$tmp/own.txt")"
 
 # --scan gives every record's median time to each candidate target.
 "$script" --logs "$logs" --scan 4.5,4.2 > "$tmp/scan.txt" 2>&1 || fail "--scan failed: $(cat "$tmp/scan.txt")"
