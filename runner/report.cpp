@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,26 @@ int report_command(std::span<const std::string_view> args) {
     std::printf("%-40s %-7s %3d->%-2d %12.0f %12.0f %12.0f %7.3f %-15s %5d/%-5d\n", r.run.c_str(), r.track.c_str(),
                 r.record, r.record + 1, r.baseline.record_ms, r.baseline.next_ms, r.agent_ms, r.fsr, range,
                 r.valid_nodes, r.nodes);
+  }
+  // Times from different GPU models are not comparable: say where a run's baselines come from another card.
+  std::map<std::string, int> baseline_cards;
+  for (const auto& r : rep.runs) {
+    ++baseline_cards[r.baseline_card.empty() ? "a card results.json does not name" : r.baseline_card];
+    std::string trained;
+    for (const auto& c : r.run_cards) trained += (trained.empty() ? "" : ", ") + c;
+    if (r.run_cards.size() > 1)
+      std::printf("note: %s trained on several GPU models (%s); its baselines are from %s\n", r.run.c_str(),
+                  trained.c_str(), r.baseline_card.c_str());
+    else if (r.run_cards.size() == 1 && !r.baseline_card.empty() && r.run_cards.front() != r.baseline_card)
+      std::printf("note: %s trained on %s, but results.json has no calibration of records %d and %d on it, so its FSR "
+                  "uses times measured on %s, which are not comparable (calibrate on %s: README, \"Mini-track "
+                  "calibration\")\n",
+                  r.run.c_str(), trained.c_str(), r.record, r.record + 1, r.baseline_card.c_str(), trained.c_str());
+  }
+  if (!baseline_cards.empty()) {
+    std::string from;
+    for (const auto& [card, n] : baseline_cards) from += (from.empty() ? "" : "; ") + card + " (" + std::to_string(n) + " run" + (n == 1 ? ")" : "s)");
+    std::printf("baselines measured on: %s\n", from.c_str());
   }
   if (!rep.records.empty()) {
     std::printf("\nper record (mean over its runs; top-%d: mean of its %d best runs)\n", rep.k, rep.k);

@@ -51,6 +51,26 @@ TEST_CASE("speedrun report prints each run's FSR, the per-record mean and the la
         std::string::npos);
 }
 
+TEST_CASE("speedrun report says when a run's baselines were measured on another card", "[runner][report][cards]") {
+  TempDir dir;
+  write(dir.path() / "t/record_1/results.json", R"({"tracks": {"mini": {"card": "NVIDIA H200", "train_time_ms": 100000}}})");
+  write(dir.path() / "t/record_2/results.json", R"({"tracks": {"mini": {"card": "NVIDIA H200", "train_time_ms": 60000}}})");
+  write_run(dir.path(), "run_h100", 80000);
+  write(dir.path() / "run_h100/v_1/stdout.log",
+        "batch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs (NVIDIA H100 80GB HBM3) = 32768 tokens per step\n");
+  write_run(dir.path(), "run_h200", 70000);
+  write(dir.path() / "run_h200/v_1/stdout.log",
+        "batch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs (NVIDIA H200) = 32768 tokens per step\n");
+  auto r = run_shell(speedrun_exe() + " report " + (dir.path() / "run_h100").string() + " " +
+                     (dir.path() / "run_h200").string() + " --templates " + (dir.path() / "t").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("run_h100 trained on NVIDIA H100 80GB HBM3, but results.json has no calibration of records 1 "
+                      "and 2 on it, so its FSR uses times measured on NVIDIA H200") != std::string::npos);
+  CHECK(r.output.find("run_h200 trained on") == std::string::npos);  // its own card: nothing to say
+  CHECK(r.output.find("baselines measured on: NVIDIA H200 (2 runs)") != std::string::npos);
+}
+
 TEST_CASE("speedrun report fails clearly on bad arguments and unscorable runs", "[runner][report]") {
   TempDir dir;
   auto none = run_shell(speedrun_exe() + " report");

@@ -100,16 +100,89 @@ TEST_CASE("runs that cannot be scored say why and what to do", "[metrics][run_sc
   }
 }
 
+TEST_CASE("baselines come from a calibration on the card the run trained on, when both records have one",
+          "[metrics][run_scores][cards]") {
+  TempDir dir;
+  const auto templates = dir.path() / "templates";
+  // main calibrations on an H200 (100, 60, 50 s); records 1 and 2 also on an H100 (110, 70 s)
+  const double h200[] = {100000, 60000, 50000};
+  for (int r = 1; r <= 3; ++r) {
+    std::string other = r <= 2 ? R"x(, "other_cards": [{"card": "NVIDIA H100 80GB HBM3 (one GPU of a 1-GPU machine)", )x"
+                                 R"("train_time_ms": )" + std::to_string(r == 1 ? 110000 : 70000) +
+                                     R"(, "train_time_ms_min": 1, "train_time_ms_max": 200000}])"
+                               : "";
+    write(templates / ("record_" + std::to_string(r)) / "results.json",
+          R"x({"tracks": {"mini": {"card": "NVIDIA H200 (one GPU of a 4-GPU machine, 4 runs side by side)", )x"
+          R"("train_time_ms": )" + std::to_string(h200[r - 1]) + other + "}}}");
+  }
+  const std::string nodes = R"({"id": 0, "results": {"valid": false, "metrics": {}}},
+                               {"id": 1, "results": {"valid": true, "metrics": {"train_time": 65000}}})";
+  const std::string h100_log = "model: 12 layers\nbatch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs (NVIDIA H100 80GB HBM3) "
+                               "= 32768 tokens per step; 32 val batches\nstep:0/10 val_loss:11.0\n";
+
+  SECTION("an H100 run from record 1: both records have H100 times") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini"})", nodes);
+    write(dir.path() / "run" / "v_1" / "stdout.log", h100_log);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE(s);
+    CHECK(s->run_cards == std::vector<std::string>{"NVIDIA H100 80GB HBM3"});
+    CHECK(s->baseline_card == "NVIDIA H100 80GB HBM3");
+    CHECK(s->baseline.record_ms == Approx(110000));
+    CHECK(s->baseline.next_ms == Approx(70000));
+    CHECK(s->baseline.record_min_ms == Approx(1));
+    CHECK(s->fsr == Approx((110000.0 - 65000) / (110000 - 70000)));
+  }
+  SECTION("an H100 run from record 2: record 3 has no H100 time, so both come from the H200") {
+    write_run(dir.path() / "run", R"({"record": 2, "track": "mini"})",
+              R"({"id": 0, "results": {"valid": false, "metrics": {}}},
+                 {"id": 1, "results": {"valid": true, "metrics": {"train_time": 55000}}})");
+    write(dir.path() / "run" / "v_1" / "stdout.log", h100_log);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE(s);
+    CHECK(s->baseline_card == "NVIDIA H200");
+    CHECK(s->baseline.record_ms == Approx(60000));
+    CHECK(s->baseline.next_ms == Approx(50000));
+  }
+  SECTION("a run whose logs name no card is scored against the main calibration") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini"})", nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE(s);
+    CHECK(s->run_cards.empty());
+    CHECK(s->baseline_card == "NVIDIA H200");
+    CHECK(s->baseline.record_ms == Approx(100000));
+  }
+  SECTION("an H200 run uses the main calibration") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini"})", nodes);
+    write(dir.path() / "run" / "v_1" / "stdout.log",
+          "batch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs (NVIDIA H200) = 32768 tokens per step; 32 val batches\n");
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE(s);
+    CHECK(s->baseline_card == "NVIDIA H200");
+    CHECK(s->baseline.record_ms == Approx(100000));
+  }
+  SECTION("a step whose next record is not faster on the run's card is refused, naming the card") {
+    write(templates / "record_2" / "results.json",
+          R"({"tracks": {"mini": {"card": "NVIDIA H200", "train_time_ms": 60000, "other_cards": [)"
+          R"({"card": "NVIDIA H100 80GB HBM3", "train_time_ms": 120000}]}}})");
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini"})", nodes);
+    write(dir.path() / "run" / "v_1" / "stdout.log", h100_log);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().message().find("not faster") != std::string::npos);
+    CHECK(s.error().message().find("baselines measured on NVIDIA H100 80GB HBM3") != std::string::npos);
+  }
+}
+
 TEST_CASE("the shipped templates hold baselines for every step on both tracks", "[metrics][run_scores][shipped]") {
   const auto templates = speedrunner::testing::source_root() / "workspace_templates" / "nanogpt_speedrun";
   for (int r = 1; r <= 4; ++r) {
     INFO("record " << r);
     auto fineweb = m::load_baseline(templates, r, "fineweb");
     REQUIRE(fineweb);
-    CHECK(fineweb->next_ms < fineweb->record_ms);  // the public re-timed records get faster
+    CHECK(fineweb->baseline.next_ms < fineweb->baseline.record_ms);  // the public re-timed records get faster
     auto mini = m::load_baseline(templates, r, "mini");
     REQUIRE(mini);
-    CHECK(mini->next_ms < mini->record_ms);  // calibrated so that every step is a speedup
+    CHECK(mini->baseline.next_ms < mini->baseline.record_ms);  // calibrated so that every step is a speedup
   }
-  CHECK(m::load_baseline(templates, 1, "fineweb")->record_ms == Approx(2968348));  // shared/RECORDS.md
+  CHECK(m::load_baseline(templates, 1, "fineweb")->baseline.record_ms == Approx(2968348));  // shared/RECORDS.md
 }

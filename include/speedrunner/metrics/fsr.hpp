@@ -98,6 +98,8 @@ struct RunScore {
   std::optional<FsrRange> fsr_range;  // over the baselines' calibration spread
   int nodes = 0;          // nodes in the journal, v_0 included
   int valid_nodes = 0;
+  std::vector<std::string> run_cards;  // GPU models the run's nodes trained on (their logs' batch line)
+  std::string baseline_card;           // GPU model of the calibrations t_R and t_R+1 come from
 };
 
 // The runs of one record together.

@@ -1,7 +1,10 @@
 // Scores finished runs of the NanoGPT speedrun task: reads a run directory's
-// config.json (which record, which track) and journal.json (each node's
-// validity and train_time), and the record baselines from the templates'
-// results.json, then computes the run's FSR (fsr.hpp).
+// config.json (which record, which track), journal.json (each node's validity
+// and train_time) and its nodes' training logs (which GPU they trained on), and
+// the record baselines from the templates' results.json, then computes the
+// run's FSR (fsr.hpp). Times from different GPU models are not comparable, so
+// the baselines come from a calibration on the run's card where results.json
+// has one (tracks.T.other_cards), and the score says which card they are from.
 #pragma once
 
 #include <speedrunner/core/error.hpp>
@@ -10,8 +13,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -66,33 +71,99 @@ inline std::optional<double> number(const boost::json::value* v) {
               "score runs of task=nanogpt_speedrun/record_N only");
 }
 
+// The GPU model a results.json calibration names: its "card" up to the first
+// " (" ("NVIDIA H200 (one GPU of a 4-GPU machine, ...)" -> "NVIDIA H200").
+[[nodiscard]] inline std::string card_model(std::string_view card) {
+  return std::string(card.substr(0, card.find(" (")));
+}
+
+// The GPU models a run's nodes trained on, from the trainer's line
+// "batch: ... GPUs (MODEL) = ..." in each v_N/stdout.log; empty when no log
+// names one (nothing ran, or a trainer that does not print it).
+[[nodiscard]] inline std::vector<std::string> run_cards(const std::filesystem::path& run_dir) {
+  std::vector<std::string> cards;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(run_dir, ec)) {
+    if (!e.is_directory() || !e.path().filename().string().starts_with("v_")) continue;
+    std::ifstream in(e.path() / "stdout.log");
+    std::string line;
+    for (int n = 0; n < 50 && std::getline(in, line); ++n) {  // the trainer prints it before step 0
+      const auto open = line.find(" GPUs ("), close = line.rfind(") = ");
+      if (!line.starts_with("batch: ") || open == std::string::npos || close == std::string::npos || close < open + 7)
+        continue;
+      std::string model = line.substr(open + 7, close - open - 7);
+      if (std::find(cards.begin(), cards.end(), model) == cards.end()) cards.push_back(std::move(model));
+      break;
+    }
+  }
+  std::sort(cards.begin(), cards.end());
+  return cards;
+}
+
 // t_R and t_R+1 on `track` from templates/record_R/results.json and record_R+1's,
-// with train_time_ms_min / _max where the calibration recorded them.
-[[nodiscard]] inline Result<Baseline> load_baseline(const std::filesystem::path& templates, int record,
-                                                    const std::string& track) {
+// with train_time_ms_min / _max where the calibration recorded them. With `card`
+// (a GPU model), both come from the calibrations on that model when both
+// records have one in tracks.T.other_cards (or as their main calibration);
+// otherwise from the main calibrations. `card` says which were used.
+struct CardBaseline {
+  Baseline baseline;
+  std::string card;  // the GPU model of the calibrations used ("" when results.json names none)
+};
+[[nodiscard]] inline Result<CardBaseline> load_baseline(const std::filesystem::path& templates, int record,
+                                                        const std::string& track,
+                                                        const std::optional<std::string>& card = std::nullopt) {
   struct Time {
     double ms, min_ms, max_ms;
+    std::string card;
   };
-  auto time_of = [&](int r) -> Result<Time> {
+  // the calibration of `section` (tracks.T or one of its other_cards entries)
+  auto time_in = [&](const boost::json::value& section, const std::string& where, int r) -> Result<Time> {
+    auto t = detail::number(detail::at_path(section, {"train_time_ms"}));
+    if (!t || *t <= 0)
+      return fail(where + ": no positive train_time_ms",
+                  "measure record " + std::to_string(r) + " on the " + track + " track first");
+    const auto lo = detail::number(detail::at_path(section, {"train_time_ms_min"}));
+    const auto hi = detail::number(detail::at_path(section, {"train_time_ms_max"}));
+    std::string model;
+    if (auto* c = detail::at_path(section, {"card"}); c && c->is_string()) model = card_model(c->as_string());
+    return Time{*t, lo && *lo > 0 ? *lo : *t, hi && *hi > 0 ? *hi : *t, model};
+  };
+  // record r's main calibration, and its calibration on `card` if it has one
+  auto times_of = [&](int r) -> Result<std::pair<Time, std::optional<Time>>> {
     const auto path = templates / ("record_" + std::to_string(r)) / "results.json";
     if (!std::filesystem::exists(path))
       return fail(path.string() + " does not exist: no measured baseline for record " + std::to_string(r),
                   "point --templates at workspace_templates/nanogpt_speedrun (records 1 to 5 are there)");
     auto doc = detail::read_json(path, "restore it from the repository");
     if (!doc) return std::unexpected(doc.error());
-    auto t = detail::number(detail::at_path(*doc, {"tracks", track, "train_time_ms"}));
-    if (!t || *t <= 0)
+    const auto* section = detail::at_path(*doc, {"tracks", track});
+    if (section == nullptr)
       return fail(path.string() + ": no positive tracks." + track + ".train_time_ms",
                   "measure record " + std::to_string(r) + " on the " + track + " track first");
-    const auto lo = detail::number(detail::at_path(*doc, {"tracks", track, "train_time_ms_min"}));
-    const auto hi = detail::number(detail::at_path(*doc, {"tracks", track, "train_time_ms_max"}));
-    return Time{*t, lo && *lo > 0 ? *lo : *t, hi && *hi > 0 ? *hi : *t};
+    auto main = time_in(*section, path.string() + " tracks." + track, r);
+    if (!main) return std::unexpected(main.error());
+    std::optional<Time> on_card;
+    if (card && main->card == *card) on_card = *main;
+    const auto* others = detail::at_path(*section, {"other_cards"});
+    if (card && !on_card && others && others->is_array()) {
+      for (const auto& o : others->as_array()) {
+        auto* c = detail::at_path(o, {"card"});
+        if (!c || !c->is_string() || card_model(c->as_string()) != *card) continue;
+        auto t = time_in(o, path.string() + " tracks." + track + ".other_cards (" + *card + ")", r);
+        if (!t) return std::unexpected(t.error());
+        on_card = *t;
+      }
+    }
+    return std::pair{*main, on_card};
   };
-  auto now = time_of(record);
+  auto now = times_of(record);
   if (!now) return std::unexpected(now.error());
-  auto next = time_of(record + 1);
+  auto next = times_of(record + 1);
   if (!next) return std::unexpected(next.error());
-  return Baseline{now->ms, next->ms, now->min_ms, now->max_ms, next->min_ms, next->max_ms};
+  const bool on_card = now->second && next->second;
+  const Time& a = on_card ? *now->second : now->first;
+  const Time& b = on_card ? *next->second : next->first;
+  return CardBaseline{Baseline{a.ms, b.ms, a.min_ms, a.max_ms, b.min_ms, b.max_ms}, a.card == b.card ? a.card : ""};
 }
 
 // The nodes of journal.json with their validity and the value of `metric`
@@ -132,8 +203,11 @@ inline std::optional<double> number(const boost::json::value* v) {
   std::string metric = "train_time";
   if (auto* m = detail::at_path(*task, {"selection", "metric"}); m && m->is_string()) metric = std::string(m->as_string());
 
-  auto baseline = load_baseline(templates, *record, track);
-  if (!baseline) return std::unexpected(std::move(baseline.error()).context(run_dir.string()));
+  const auto cards = run_cards(run_dir);
+  auto chosen = load_baseline(templates, *record, track,
+                              cards.size() == 1 ? std::optional<std::string>(cards.front()) : std::nullopt);
+  if (!chosen) return std::unexpected(std::move(chosen.error()).context(run_dir.string()));
+  const auto* baseline = &chosen->baseline;
   auto nodes = load_node_times(run_dir / "journal.json", metric);
   if (!nodes) return std::unexpected(nodes.error());
 
@@ -142,13 +216,17 @@ inline std::optional<double> number(const boost::json::value* v) {
   s.record = *record;
   s.track = track;
   s.baseline = *baseline;
+  s.run_cards = cards;
+  s.baseline_card = chosen->card;
   s.agent_ms = agent_time(*nodes, baseline->record_ms);
   s.nodes = static_cast<int>(nodes->size());
   for (const auto& n : *nodes) s.valid_nodes += n.valid ? 1 : 0;
   auto fsr = fraction_of_speedup_recovered(*baseline, s.agent_ms);
   if (!fsr)
-    return std::unexpected(std::move(fsr.error()).context(run_dir.string() + " (record " + std::to_string(*record) +
-                                                          " -> " + std::to_string(*record + 1) + ", " + track + ")"));
+    return std::unexpected(std::move(fsr.error())
+                               .context(run_dir.string() + " (record " + std::to_string(*record) + " -> " +
+                                        std::to_string(*record + 1) + ", " + track +
+                                        (chosen->card.empty() ? "" : ", baselines measured on " + chosen->card) + ")"));
   s.fsr = *fsr;
   s.fsr_range = fsr_range(*baseline, s.agent_ms);
   return s;
