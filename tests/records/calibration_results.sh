@@ -100,6 +100,26 @@ sed -i 's/H100 80GB HBM3/H200/' "$split/b/gpu.txt"
 "$script" --logs "$split" --dry 4.2 > "$tmp/cards.txt" 2>&1 && fail "runs on two kinds of card were accepted"
 grep -q 'mixes runs on different machines' "$tmp/cards.txt" || fail "two-card text: $(cat "$tmp/cards.txt")"
 
+# --other-card adds a calibration on another GPU model beside the main one, once per model.
+other=$tmp/other; calibration_files "$other"; sed -i "s/$card/NVIDIA H200/" "$other/gpu.txt"
+cp -r "$out" "$tmp/other-out"
+"$script" --logs "$other" --out-root "$tmp/other-out" --other-card 4.2 > "$tmp/other.txt" 2>&1 ||
+  fail "--other-card refused: $(cat "$tmp/other.txt")"
+"$script" --logs "$other" --out-root "$tmp/other-out" --other-card 4.2 > "$tmp/other.txt" 2>&1 ||
+  fail "--other-card refused a second time: $(cat "$tmp/other.txt")"
+o1=$tmp/other-out/workspace_templates/nanogpt_speedrun/record_1/results.json
+[[ $(json "$o1" 'd["tracks"]["mini"]["card"].split(" (")[0], d["tracks"]["mini"]["train_time_ms"], [o["card"].split(" (")[0] for o in d["tracks"]["mini"]["other_cards"]], d["tracks"]["mini"]["other_cards"][0]["train_time_ms"]') == "$card 118800 ['NVIDIA H200'] 118800" ]] ||
+  fail "--other-card result: $(json "$o1" 'd["tracks"]["mini"]')"
+"$script" --logs "$logs" --out-root "$tmp/other-out" --other-card 4.2 > "$tmp/same.txt" 2>&1 &&
+  fail "--other-card with the main calibration's own card was accepted"
+grep -q "main calibration is already on $card" "$tmp/same.txt" || fail "same-card text: $(cat "$tmp/same.txt")"
+"$script" --logs "$other" --out-root "$tmp/other-out" --other-card 4.3 > "$tmp/target.txt" 2>&1 &&
+  fail "--other-card at another target was accepted"
+grep -q "is at target 4.2, not 4.3" "$tmp/target.txt" || fail "other-target text: $(cat "$tmp/target.txt")"
+"$script" --logs "$other" --out-root "$tmp/nothing" --other-card 4.2 > "$tmp/nomain.txt" 2>&1 &&
+  fail "--other-card without a main calibration was accepted"
+grep -q "has no main mini calibration" "$tmp/nomain.txt" || fail "no-main text: $(cat "$tmp/nomain.txt")"
+
 # --dry prints and writes nothing.
 "$script" --logs "$logs" --out-root "$tmp/dry" --dry 4.2 > "$tmp/dry.txt" 2>&1 || fail "--dry failed: $(cat "$tmp/dry.txt")"
 [[ -e $tmp/dry ]] && fail "--dry wrote files"

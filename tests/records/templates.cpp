@@ -124,6 +124,23 @@ TEST_CASE("results.json holds each record's mini-track measurement and the publi
       CHECK(run.at("val_loss").to_number<double>() <= target);
       CHECK(fs::exists(source_root() / std::string(run.at("log").as_string())));
     }
+    // calibrations on other GPU models (calibration-results --other-card): same target, their own logs;
+    // no promise of order there (on one H100 record 5 is not faster than record 4, README)
+    if (const auto* others = mini.as_object().if_contains("other_cards")) {
+      for (const auto& o : others->as_array()) {
+        INFO(o.at("card").as_string());
+        CHECK(o.at("card").as_string().starts_with("NVIDIA "));
+        const auto model = [](std::string_view card) { return card.substr(0, card.find(" (")); };
+        CHECK(model(o.at("card").as_string()) != model(mini.at("card").as_string()));
+        CHECK(o.at("target_val_loss").to_number<double>() == Approx(target));
+        CHECK(o.at("train_time_ms").to_number<double>() > 0);
+        REQUIRE(o.at("runs").as_array().size() == static_cast<std::size_t>(o.at("n_runs").to_number<int>()));
+        for (const auto& run : o.at("runs").as_array()) {
+          CHECK(run.at("val_loss").to_number<double>() <= target);
+          CHECK(fs::exists(source_root() / std::string(run.at("log").as_string())));
+        }
+      }
+    }
     CHECK(tracks.at("fineweb").at("train_time_ms").to_number<double>() == Approx(ls_ms[r - 1]));
   }
 }
