@@ -114,7 +114,8 @@ int report_command(std::span<const std::string_view> args) {
   }
   if (!baseline_cards.empty()) {
     std::string from;
-    for (const auto& [card, n] : baseline_cards) from += (from.empty() ? "" : "; ") + card + " (" + std::to_string(n) + " run" + (n == 1 ? ")" : "s)");
+    for (const auto& [card, n] : baseline_cards)
+      from += (from.empty() ? "" : "; ") + card + " (" + std::to_string(n) + (n == 1 ? " run)" : " runs)");
     std::printf("baselines measured on: %s\n", from.c_str());
   }
   if (!rep.records.empty()) {

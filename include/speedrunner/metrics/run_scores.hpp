@@ -207,7 +207,7 @@ struct CardBaseline {
   auto chosen = load_baseline(templates, *record, track,
                               cards.size() == 1 ? std::optional<std::string>(cards.front()) : std::nullopt);
   if (!chosen) return std::unexpected(std::move(chosen.error()).context(run_dir.string()));
-  const auto* baseline = &chosen->baseline;
+  const Baseline* baseline = &chosen->baseline;
   auto nodes = load_node_times(run_dir / "journal.json", metric);
   if (!nodes) return std::unexpected(nodes.error());
 
