@@ -1,10 +1,13 @@
 // GPU check of a record template's cross-block reductions, built against one template
 // (nvcc -I TEMPLATE_DIR, by scripts/records/check-determinism): each launcher that used to add
 // with float atomics is compared with a double-precision CPU sum and run twice on the same input,
-// where the two results must be equal bit for bit. Prints one line per launcher; exit 1 on a failure.
+// where the two results must be equal bit for bit; the fused attention kernels likewise against
+// a CPU attention. Prints one line per launcher; exit 1 on a failure.
 // Lines starting "timing:" say what the fixed-order sums cost (no pass/fail).
 #include "kernels.cu"  // the template's single CUDA translation unit
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -260,6 +263,92 @@ void check_sums() {
   verdict("sum_scaled (accumulating)", run(false), {1.5 + 0.25 * s}, {1.5 + 0.25 * abs_s}, run(false));
 }
 
+// The fused attention kernels against a double-precision CPU reference, for every head size the
+// template's kernels take (flash_attention_supported), with a ragged last tile (T = 200): the
+// output and dQ, dK, dV within bf16 rounding (relative error below 1e-2 and 2e-2, the bounds of
+// tests/cuda's flash test), and a second forward and backward pass on the same input bit-identical.
+void check_flash_attention() {
+  const int B = 2, T = 200, NH = 2;
+  for (const int HS : {16, 32, 64, 128}) {
+    if (!cu::flash_attention_supported(HS)) continue;
+    const int C = NH * HS;
+    const std::size_t NC = std::size_t(B) * T * C;
+    std::vector<float> qkv_f = random_floats(3 * NC), dout_f = random_floats(NC);
+    const auto qkv_h = to_bf16(qkv_f), dout_h = to_bf16(dout_f);
+    DeviceBuffer<cu::bf16> qkv(3 * NC), dout(NC), out(NC), dqkv(3 * NC);
+    DeviceBuffer<float> lse(std::size_t(B) * NH * T), D(std::size_t(B) * NH * T);
+    qkv.put(qkv_h);
+    dout.put(dout_h);
+    auto run = [&] {
+      cu::flash_attention_forward(out.ptr, lse.ptr, qkv.ptr, B, T, NH, HS, nullptr);
+      cu::flash_attention_backward(dqkv.ptr, D.ptr, dout.ptr, out.ptr, qkv.ptr, lse.ptr, B, T, NH, HS, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return std::pair(out.get(), dqkv.get());
+    };
+    const auto [got_out, got_d] = run();
+    const auto [again_out, again_d] = run();
+    // reference: softmax(scale q k^T) v per head, causal, and its gradients
+    std::vector<double> ref_out(NC, 0.0), ref_d(3 * NC, 0.0), p(T), dp(T);
+    const double scale = 1.0 / std::sqrt(double(HS));
+    auto at = [&](int b, int t, int part, int h) { return (std::size_t(b) * T + t) * 3 * C + part * C + h * HS; };
+    for (int b = 0; b < B; ++b)
+      for (int h = 0; h < NH; ++h)
+        for (int i = 0; i < T; ++i) {
+          double mx = -1e300, sum = 0, Di = 0;
+          for (int j = 0; j <= i; ++j) {
+            double s = 0;
+            for (int c = 0; c < HS; ++c) s += double(qkv_f[at(b, i, 0, h) + c]) * qkv_f[at(b, j, 1, h) + c];
+            p[j] = s * scale;
+            mx = std::max(mx, p[j]);
+          }
+          for (int j = 0; j <= i; ++j) sum += p[j] = std::exp(p[j] - mx);
+          const std::size_t o = (std::size_t(b) * T + i) * C + h * HS;
+          for (int j = 0; j <= i; ++j) {
+            p[j] /= sum;
+            double d = 0;
+            for (int c = 0; c < HS; ++c) {
+              ref_out[o + c] += p[j] * qkv_f[at(b, j, 2, h) + c];
+              ref_d[at(b, j, 2, h) + c] += p[j] * dout_f[o + c];  // dV
+              d += double(dout_f[o + c]) * qkv_f[at(b, j, 2, h) + c];
+            }
+            dp[j] = d;
+            Di += p[j] * d;
+          }
+          for (int j = 0; j <= i; ++j) {
+            const double ds = p[j] * (dp[j] - Di) * scale;
+            for (int c = 0; c < HS; ++c) {
+              ref_d[at(b, i, 0, h) + c] += ds * qkv_f[at(b, j, 1, h) + c];  // dQ
+              ref_d[at(b, j, 1, h) + c] += ds * qkv_f[at(b, i, 0, h) + c];  // dK
+            }
+          }
+        }
+    auto rel = [](const std::vector<cu::bf16>& got, const std::vector<double>& ref) {
+      double diff = 0, norm = 0;
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        const double g = __bfloat162float(got[i]);
+        if (!std::isfinite(g)) return double(INFINITY);
+        diff += (g - ref[i]) * (g - ref[i]);
+        norm += ref[i] * ref[i];
+      }
+      return std::sqrt(diff / std::max(norm, 1e-300));
+    };
+    const double e_out = rel(got_out, ref_out), e_d = rel(got_d, ref_d);
+    const bool same = std::memcmp(got_out.data(), again_out.data(), NC * sizeof(cu::bf16)) == 0 &&
+                      std::memcmp(got_d.data(), again_d.data(), 3 * NC * sizeof(cu::bf16)) == 0;
+    const std::string what = "flash attention HS=" + std::to_string(HS) + " T=" + std::to_string(T);
+    if (e_out < 1e-2 && e_d < 2e-2 && same) {
+      std::printf("%s: output and dqkv match the CPU reference (relative error %.2g, %.2g) and repeat bit for bit\n",
+                  what.c_str(), e_out, e_d);
+      continue;
+    }
+    ++failures;
+    if (!(e_out < 1e-2 && e_d < 2e-2))
+      std::printf("%s: FAILED: relative error of the output %.3g (bound 1e-2), of dqkv %.3g (bound 2e-2)\n",
+                  what.c_str(), e_out, e_d);
+    if (!same) std::printf("%s: FAILED: a second run on the same input gave different bits\n", what.c_str());
+  }
+}
+
 // Mean time of `launch` over 50 calls after 5 warm-up calls, in microseconds.
 template <class F>
 double time_us(F&& launch) {
@@ -369,6 +458,7 @@ int main() {
   check_layernorm_backward();
   check_bias_backward();
   check_sums();
+  check_flash_attention();
 #if __has_include("muon.cuh")
   check_muon_norms();
 #endif
