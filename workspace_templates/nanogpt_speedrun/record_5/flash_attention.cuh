@@ -412,11 +412,13 @@ __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const b
   }
 }
 
-// Lets `kernel` take `bytes` of dynamic shared memory (needed past 48 KiB); once per kernel.
-template <typename Kernel>
-void allow_shared(Kernel kernel, std::size_t bytes) {
+// Lets `Kernel` take `bytes` of dynamic shared memory (needed past 48 KiB); once per kernel and
+// process (a process drives one GPU). The kernel is a template argument, not a function argument:
+// kernels of one signature would otherwise share a single instantiation and its `done` flag.
+template <auto Kernel>
+void allow_shared(std::size_t bytes) {
   static const bool done = [&] {
-    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    CUDA_CHECK(cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
     return true;
   }();
   (void)done;
@@ -425,7 +427,7 @@ void allow_shared(Kernel kernel, std::size_t bytes) {
 template <int HS>
 void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaStream_t stream) {
   const dim3 grid((T + tile - 1) / tile, B * NH);
-  allow_shared(forward_kernel<HS>, sizeof(KVTiles<HS>));
+  allow_shared<forward_kernel<HS>>(sizeof(KVTiles<HS>));
   forward_kernel<HS><<<grid, threads, sizeof(KVTiles<HS>), stream>>>(out, lse, qkv, T, NH, 1.0f / sqrtf(float(HS)));
   CUDA_CHECK_LAUNCH();
 }
@@ -437,10 +439,10 @@ void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf1
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
   const dim3 grid((T + tile - 1) / tile, B * NH);
-  allow_shared(backward_kv_kernel<HS>, sizeof(QTiles<HS>));
+  allow_shared<backward_kv_kernel<HS>>(sizeof(QTiles<HS>));
   backward_kv_kernel<HS><<<grid, threads, sizeof(QTiles<HS>), stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
-  allow_shared(backward_q_kernel<HS>, sizeof(KVTiles<HS>));
+  allow_shared<backward_q_kernel<HS>>(sizeof(KVTiles<HS>));
   backward_q_kernel<HS><<<grid, threads, sizeof(KVTiles<HS>), stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
 }
