@@ -100,6 +100,51 @@ TEST_CASE("runs that cannot be scored say why and what to do", "[metrics][run_sc
   }
 }
 
+TEST_CASE("a run is scored only against baselines measured at its target and on its validation tokens",
+          "[metrics][run_scores][target]") {
+  TempDir dir;
+  const auto templates = dir.path() / "templates";
+  for (int r = 1; r <= 2; ++r)
+    write(templates / ("record_" + std::to_string(r)) / "results.json",
+          R"({"tracks": {"mini": {"train_time_ms": )" + std::to_string(r == 1 ? 100000 : 60000) +
+              R"(, "target_val_loss": 3.5, "val_tokens": 1048576}}})");
+  const std::string nodes = R"({"id": 1, "results": {"valid": true, "metrics": {"train_time": 80000}}})";
+  SECTION("the same target and validation tokens") {
+    write_run(dir.path() / "run",
+              R"({"record": 1, "track": "mini", "tracks": {"mini": {"target_val_loss": 3.5, "val_tokens": 1048576}}})",
+              nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE(s);
+    CHECK(s->fsr == Approx(0.5));
+  }
+  SECTION("a run to another target (task.tracks.T)") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini", "tracks": {"mini": {"target_val_loss": 4.75}}})", nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().what.find("target validation loss 4.75 (config.json, task.tracks.mini.target_val_loss)") !=
+          std::string::npos);
+    CHECK(s.error().what.find("record 1's baseline was measured at 3.5") != std::string::npos);
+    CHECK(s.error().fix.find("calibrate") != std::string::npos);
+  }
+  SECTION("a run to another target (task.data, the track's resolved settings)") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini", "data": {"target_val_loss": 3.6}})", nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().what.find("3.6 (config.json, task.data.target_val_loss)") != std::string::npos);
+  }
+  SECTION("a run on other validation tokens") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini", "data": {"target_val_loss": 3.5, "val_tokens": 524288}})",
+              nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().what.find("validation tokens 524288") != std::string::npos);
+  }
+  SECTION("a run that records neither is scored as before") {
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini"})", nodes);
+    CHECK(m::score_run(dir.path() / "run", templates));
+  }
+}
+
 TEST_CASE("baselines come from a calibration on the card the run trained on, when both records have one",
           "[metrics][run_scores][cards]") {
   TempDir dir;

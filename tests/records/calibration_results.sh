@@ -120,6 +120,38 @@ grep -q "is at target 4.2, not 4.3" "$tmp/target.txt" || fail "other-target text
   fail "--other-card without a main calibration was accepted"
 grep -q "has no main mini calibration" "$tmp/nomain.txt" || fail "no-main text: $(cat "$tmp/nomain.txt")"
 
+# Rewriting the main calibration keeps the other cards' entries at its target ...
+"$script" --logs "$logs" --out-root "$tmp/other-out" 4.2 > "$tmp/remain.txt" 2>&1 || fail "main rewrite refused: $(cat "$tmp/remain.txt")"
+[[ $(json "$o1" '[o["card"].split(" (")[0] for o in d["tracks"]["mini"].get("other_cards", [])]') == "['NVIDIA H200']" ]] ||
+  fail "rewriting the main calibration lost the H200 entry: $(cat "$tmp/remain.txt")"
+# ... drops (and names) those at another target, and those of its own card's model.
+"$script" --logs "$logs" --out-root "$tmp/other-out" 4.5 > "$tmp/retarget.txt" 2>&1 || fail "main rewrite at 4.5 refused: $(cat "$tmp/retarget.txt")"
+[[ $(json "$o1" '"other_cards" in d["tracks"]["mini"]') == False ]] || fail "an H200 entry at target 4.2 survived a main calibration at 4.5"
+grep -q 'record 1: dropped the NVIDIA H200 entry of other_cards (target 4.2, not 4.5)' "$tmp/retarget.txt" ||
+  fail "the dropped entry is not named: $(cat "$tmp/retarget.txt")"
+"$script" --logs "$other" --out-root "$tmp/other-out" --other-card 4.5 > /dev/null 2>&1 || fail "--other-card at 4.5 refused"
+"$script" --logs "$other" --out-root "$tmp/other-out" 4.5 > "$tmp/swap.txt" 2>&1 || fail "an H200 main calibration refused: $(cat "$tmp/swap.txt")"
+[[ $(json "$o1" 'd["tracks"]["mini"]["card"].split(" (")[0], "other_cards" in d["tracks"]["mini"]') == "NVIDIA H200 False" ]] ||
+  fail "an H200 main calibration kept an H200 entry in other_cards: $(json "$o1" 'd["tracks"]["mini"]')"
+grep -q 'dropped the NVIDIA H200 entry of other_cards (this calibration is on that model)' "$tmp/swap.txt" ||
+  fail "the same-model entry is not named: $(cat "$tmp/swap.txt")"
+
+# --other-card with no runs of a record (its code changed since) leaves that record's file alone.
+cp -r "$out" "$tmp/partial-out"; partial=$tmp/partial; calibration_files "$partial"; sed -i "s/$card/NVIDIA H200/" "$partial/gpu.txt"
+rm "$partial"/train_oracle_5_run*.log
+p5=$tmp/partial-out/workspace_templates/nanogpt_speedrun/record_5/results.json
+before=$(cat "$p5")
+"$script" --logs "$partial" --out-root "$tmp/partial-out" --other-card 4.2 > "$tmp/partial.txt" 2>&1 ||
+  fail "--other-card without record 5's runs refused: $(cat "$tmp/partial.txt")"
+[[ $(cat "$p5") == "$before" ]] || fail "--other-card changed record 5, which had no runs in its logs"
+grep -q 'has no run of record(s) \[5\]; their results.json keep their other cards' "$tmp/partial.txt" ||
+  fail "the record without runs is not named: $(cat "$tmp/partial.txt")"
+[[ $(json "$tmp/partial-out/workspace_templates/nanogpt_speedrun/record_4/results.json" '[o["card"].split(" (")[0] for o in d["tracks"]["mini"]["other_cards"]]') == "['NVIDIA H200']" ]] ||
+  fail "--other-card without record 5's runs did not write record 4's entry"
+"$script" --logs "$partial" --out-root "$tmp/partial-main" 4.2 > "$tmp/partial-main.txt" 2>&1 &&
+  fail "a main calibration without record 5's runs was accepted"
+grep -q 'has no run of record(s) \[5\]' "$tmp/partial-main.txt" || fail "missing-record text: $(cat "$tmp/partial-main.txt")"
+
 # --dry prints and writes nothing.
 "$script" --logs "$logs" --out-root "$tmp/dry" --dry 4.2 > "$tmp/dry.txt" 2>&1 || fail "--dry failed: $(cat "$tmp/dry.txt")"
 [[ -e $tmp/dry ]] && fail "--dry wrote files"

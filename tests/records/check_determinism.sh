@@ -34,6 +34,7 @@ case ${FAKE_KERNELS:-pass} in
   pass) printf '%s\n' '#!/usr/bin/env bash' \
     'echo "encoder_backward dwte: matches the CPU sums (largest error 1e-06) and repeats bit for bit"' \
     'echo "sum_squares (accumulating): matches the CPU sums (largest error 0) and repeats bit for bit"' \
+    'echo "flash attention HS=64 T=200: output and dqkv match the CPU reference (relative error 0.002, 0.002) and repeat bit for bit"' \
     'echo "timing: encoder_backward 20.0 us per call (with float atomics 30.0 us)"' > "$out" ;;
   wrong) printf '%s\n' '#!/usr/bin/env bash' \
     'echo "layernorm_backward dbias: FAILED: 3 of 768 values off; worst [5] 1 vs 2"; exit 1' > "$out" ;;
@@ -95,7 +96,7 @@ grep -q '^record_1: deterministic: 12 train and 4 val losses identical over 2 ru
   fail "no verdict for record_1: $(cat "$tmp/same.txt")"
 grep -q '^record_3: deterministic' "$tmp/same.txt" || fail "no verdict for record_3: $(cat "$tmp/same.txt")"
 calls=$tmp/same/state/calls
-grep -q '^record_1: kernels: 2 reductions match the CPU sums and repeat bit for bit' "$tmp/same.txt" ||
+grep -q '^record_1: kernels: 2 reductions match the CPU sums, attention at 1 head size(s) (64) matches the CPU attention; all repeat bit for bit' "$tmp/same.txt" ||
   fail "no kernel verdict for record_1: $(cat "$tmp/same.txt")"
 grep -q '^record_3: timing: encoder_backward 20.0 us' "$tmp/same.txt" || fail "timing not relayed: $(cat "$tmp/same.txt")"
 grep -q "^nvcc .*arch=compute_90,code=sm_90 -I$r3 -I$r3/include $root/tests/records/template_kernels.cu" "$calls" ||

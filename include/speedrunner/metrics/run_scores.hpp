@@ -104,10 +104,12 @@ inline std::optional<double> number(const boost::json::value* v) {
 // with train_time_ms_min / _max where the calibration recorded them. With `card`
 // (a GPU model), both come from the calibrations on that model when both
 // records have one in tracks.T.other_cards (or as their main calibration);
-// otherwise from the main calibrations. `card` says which were used.
+// otherwise from the main calibrations. `card` says which were used; `target`
+// and `val_tokens` what they measured (record R's and R+1's, each where given).
 struct CardBaseline {
   Baseline baseline;
   std::string card;  // the GPU model of the calibrations used ("" when results.json names none)
+  std::optional<double> target[2], val_tokens[2];
 };
 [[nodiscard]] inline Result<CardBaseline> load_baseline(const std::filesystem::path& templates, int record,
                                                         const std::string& track,
@@ -115,6 +117,7 @@ struct CardBaseline {
   struct Time {
     double ms, min_ms, max_ms;
     std::string card;
+    std::optional<double> target, val_tokens;
   };
   // the calibration of `section` (tracks.T or one of its other_cards entries)
   auto time_in = [&](const boost::json::value& section, const std::string& where, int r) -> Result<Time> {
@@ -126,7 +129,12 @@ struct CardBaseline {
     const auto hi = detail::number(detail::at_path(section, {"train_time_ms_max"}));
     std::string model;
     if (auto* c = detail::at_path(section, {"card"}); c && c->is_string()) model = card_model(c->as_string());
-    return Time{*t, lo && *lo > 0 ? *lo : *t, hi && *hi > 0 ? *hi : *t, model};
+    return Time{*t,
+                lo && *lo > 0 ? *lo : *t,
+                hi && *hi > 0 ? *hi : *t,
+                model,
+                detail::number(detail::at_path(section, {"target_val_loss"})),
+                detail::number(detail::at_path(section, {"val_tokens"}))};
   };
   // record r's main calibration, and its calibration on `card` if it has one
   auto times_of = [&](int r) -> Result<std::pair<Time, std::optional<Time>>> {
@@ -163,7 +171,10 @@ struct CardBaseline {
   const bool on_card = now->second && next->second;
   const Time& a = on_card ? *now->second : now->first;
   const Time& b = on_card ? *next->second : next->first;
-  return CardBaseline{Baseline{a.ms, b.ms, a.min_ms, a.max_ms, b.min_ms, b.max_ms}, a.card == b.card ? a.card : ""};
+  return CardBaseline{Baseline{a.ms, b.ms, a.min_ms, a.max_ms, b.min_ms, b.max_ms},
+                      a.card == b.card ? a.card : "",
+                      {a.target, b.target},
+                      {a.val_tokens, b.val_tokens}};
 }
 
 // The nodes of journal.json with their validity and the value of `metric`
@@ -207,6 +218,33 @@ struct CardBaseline {
   auto chosen = load_baseline(templates, *record, track,
                               cards.size() == 1 ? std::optional<std::string>(cards.front()) : std::nullopt);
   if (!chosen) return std::unexpected(std::move(chosen.error()).context(run_dir.string()));
+  // Times to another target or on another validation set are not comparable: the run must have
+  // trained to the loss bound and on the validation tokens its baselines were measured at.
+  const boost::json::value* on_track = detail::at_path(*task, {"tracks", track});
+  auto run_value = [&](std::string_view key) -> std::pair<std::optional<double>, std::string> {
+    if (auto v = on_track ? detail::number(detail::at_path(*on_track, {key})) : std::nullopt)
+      return {v, "task.tracks." + track + "." + std::string(key)};
+    return {detail::number(detail::at_path(*task, {"data", key})), "task.data." + std::string(key)};
+  };
+  for (auto [key, what] : {std::pair{std::string_view("target_val_loss"), std::string_view("target validation loss")},
+                           std::pair{std::string_view("val_tokens"), std::string_view("validation tokens")}}) {
+    const auto [run, source] = run_value(key);
+    for (int i = 0; i < 2; ++i) {
+      const auto& base = key == "val_tokens" ? chosen->val_tokens[i] : chosen->target[i];
+      if (!run || !base || *run == *base) continue;
+      auto num = [](double x) {
+        std::ostringstream o;
+        o << x;
+        return o.str();
+      };
+      return fail(run_dir.string() + ": the run trained with " + std::string(what) + " " + num(*run) + " (" +
+                      config_path.filename().string() + ", " + source + "), but record " + std::to_string(*record + i) + "'s baseline was measured at " + num(*base) +
+                      " (" + (templates / ("record_" + std::to_string(*record + i)) / "results.json").string() +
+                      "), so their times are not comparable",
+                  "score runs made with the task's current " + std::string(what) +
+                      ", or calibrate the records at the run's (README, \"Mini-track calibration\")");
+    }
+  }
   const Baseline* baseline = &chosen->baseline;
   auto nodes = load_node_times(run_dir / "journal.json", metric);
   if (!nodes) return std::unexpected(nodes.error());

@@ -7,6 +7,8 @@
 // per key tile (dK, dV) and one per query tile (dQ), so no atomics are needed.
 // q, k, v are read straight from the qkv projection (B,T,3C) and the results
 // written in (B,T,C) / (B,T,3C) layout, so no head split/merge passes either.
+// Head sizes 16 to 128; the tiles live in dynamic shared memory, since at head
+// size 128 two double-buffered tiles (68 KiB) pass the 48 KiB of static memory.
 #pragma once
 
 #include "common.cuh"
@@ -20,6 +22,21 @@ namespace flash {
 constexpr int tile = 64;  // queries or keys per block
 constexpr int threads = 128;  // 4 warps x 16 rows
 constexpr int pad = 8;    // bf16 per shared row against bank conflicts
+
+// Shared memory of the forward and dQ kernels: K and V tiles, double-buffered.
+template <int HS>
+struct KVTiles {
+  alignas(16) bf16 K[2][tile][HS + pad];
+  alignas(16) bf16 V[2][tile][HS + pad];
+};
+// Shared memory of the dK/dV kernel: Q and dO tiles with their rows' lse and D, double-buffered.
+template <int HS>
+struct QTiles {
+  alignas(16) bf16 Q[2][tile][HS + pad];
+  alignas(16) bf16 dO[2][tile][HS + pad];
+  float lse[2][tile], D[2][tile];
+};
+extern __shared__ __align__(16) unsigned char flash_shared[];
 
 __device__ inline std::uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
@@ -147,8 +164,9 @@ __device__ inline void load_rows_a(std::uint32_t (&a)[HS / 16][4], const bf16* s
 template <int HS>
 __global__ void __launch_bounds__(threads) forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH,
                                                           float scale) {
-  __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
-  __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
+  auto& tiles_ = *reinterpret_cast<KVTiles<HS>*>(flash_shared);
+  auto& Ks = tiles_.K;
+  auto& Vs = tiles_.V;
   const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
@@ -261,9 +279,11 @@ template <int HS>
 __global__ void __launch_bounds__(threads) backward_kv_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout,
                                                               const float* lse, const float* D, int T, int NH,
                                                               float scale) {
-  __shared__ alignas(16) bf16 Qs[2][tile][HS + pad];
-  __shared__ alignas(16) bf16 dOs[2][tile][HS + pad];
-  __shared__ float lse_s[2][tile], D_s[2][tile];
+  auto& tiles_ = *reinterpret_cast<QTiles<HS>*>(flash_shared);
+  auto& Qs = tiles_.Q;
+  auto& dOs = tiles_.dO;
+  auto& lse_s = tiles_.lse;
+  auto& D_s = tiles_.D;
   const int kt = blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
@@ -336,8 +356,9 @@ template <int HS>
 __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const bf16* qkv, const bf16* dout,
                                                              const float* lse, const float* D, int T, int NH,
                                                              float scale) {
-  __shared__ alignas(16) bf16 Ks[2][tile][HS + pad];
-  __shared__ alignas(16) bf16 Vs[2][tile][HS + pad];
+  auto& tiles_ = *reinterpret_cast<KVTiles<HS>*>(flash_shared);
+  auto& Ks = tiles_.K;
+  auto& Vs = tiles_.V;
   const int qt = gridDim.x - 1 - blockIdx.x, bh = blockIdx.y, b = bh / NH, h = bh % NH;
   const int C = NH * HS, warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const std::size_t stride = 3 * std::size_t(C);
@@ -391,10 +412,23 @@ __global__ void __launch_bounds__(threads) backward_q_kernel(bf16* dqkv, const b
   }
 }
 
+// Lets `Kernel` take `bytes` of dynamic shared memory (needed past 48 KiB); once per kernel and
+// process (a process drives one GPU). The kernel is a template argument, not a function argument:
+// kernels of one signature would otherwise share a single instantiation and its `done` flag.
+template <auto Kernel>
+void allow_shared(std::size_t bytes) {
+  static const bool done = [&] {
+    CUDA_CHECK(cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    return true;
+  }();
+  (void)done;
+}
+
 template <int HS>
 void forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, cudaStream_t stream) {
   const dim3 grid((T + tile - 1) / tile, B * NH);
-  forward_kernel<HS><<<grid, threads, 0, stream>>>(out, lse, qkv, T, NH, 1.0f / sqrtf(float(HS)));
+  allow_shared<forward_kernel<HS>>(sizeof(KVTiles<HS>));
+  forward_kernel<HS><<<grid, threads, sizeof(KVTiles<HS>), stream>>>(out, lse, qkv, T, NH, 1.0f / sqrtf(float(HS)));
   CUDA_CHECK_LAUNCH();
 }
 
@@ -405,15 +439,19 @@ void backward(bf16* dqkv, float* D, const bf16* dout, const bf16* out, const bf1
   row_dot_kernel<HS><<<ceil_div(B * T * NH, 256), 256, 0, stream>>>(D, dout, out, B, T, NH);
   CUDA_CHECK_LAUNCH();
   const dim3 grid((T + tile - 1) / tile, B * NH);
-  backward_kv_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
+  allow_shared<backward_kv_kernel<HS>>(sizeof(QTiles<HS>));
+  backward_kv_kernel<HS><<<grid, threads, sizeof(QTiles<HS>), stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
-  backward_q_kernel<HS><<<grid, threads, 0, stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
+  allow_shared<backward_q_kernel<HS>>(sizeof(KVTiles<HS>));
+  backward_q_kernel<HS><<<grid, threads, sizeof(KVTiles<HS>), stream>>>(dqkv, qkv, dout, lse, D, T, NH, scale);
   CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace flash
 
-bool flash_attention_supported(int head_size) { return head_size == 16 || head_size == 32 || head_size == 64; }
+bool flash_attention_supported(int head_size) {
+  return head_size == 16 || head_size == 32 || head_size == 64 || head_size == 128;
+}
 
 void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
                              cudaStream_t stream) {
@@ -421,7 +459,8 @@ void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int 
     case 16: return flash::forward<16>(out, lse, qkv, B, T, NH, stream);
     case 32: return flash::forward<32>(out, lse, qkv, B, T, NH, stream);
     case 64: return flash::forward<64>(out, lse, qkv, B, T, NH, stream);
-    default: die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
+    case 128: return flash::forward<128>(out, lse, qkv, B, T, NH, stream);
+    default: die("CUDA", "flash attention supports head sizes 16, 32, 64 and 128 only", __FILE__, __LINE__);
   }
 }
 
@@ -431,7 +470,8 @@ void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16
     case 16: return flash::backward<16>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
     case 32: return flash::backward<32>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
     case 64: return flash::backward<64>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
-    default: die("CUDA", "flash attention supports head sizes 16, 32 and 64 only", __FILE__, __LINE__);
+    case 128: return flash::backward<128>(dqkv, D, dout, out, qkv, lse, B, T, NH, stream);
+    default: die("CUDA", "flash attention supports head sizes 16, 32, 64 and 128 only", __FILE__, __LINE__);
   }
 }
 
