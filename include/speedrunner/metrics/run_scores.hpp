@@ -226,21 +226,22 @@ struct CardBaseline {
       return {v, "task.tracks." + track + "." + std::string(key)};
     return {detail::number(detail::at_path(*task, {"data", key})), "task.data." + std::string(key)};
   };
+  auto num = [](double x) {
+    std::ostringstream o;
+    o << x;
+    return o.str();
+  };
   for (auto [key, what] : {std::pair{std::string_view("target_val_loss"), std::string_view("target validation loss")},
                            std::pair{std::string_view("val_tokens"), std::string_view("validation tokens")}}) {
     const auto [run, source] = run_value(key);
     for (int i = 0; i < 2; ++i) {
       const auto& base = key == "val_tokens" ? chosen->val_tokens[i] : chosen->target[i];
       if (!run || !base || *run == *base) continue;
-      auto num = [](double x) {
-        std::ostringstream o;
-        o << x;
-        return o.str();
-      };
+      const auto results = templates / ("record_" + std::to_string(*record + i)) / "results.json";
       return fail(run_dir.string() + ": the run trained with " + std::string(what) + " " + num(*run) + " (" +
-                      config_path.filename().string() + ", " + source + "), but record " + std::to_string(*record + i) + "'s baseline was measured at " + num(*base) +
-                      " (" + (templates / ("record_" + std::to_string(*record + i)) / "results.json").string() +
-                      "), so their times are not comparable",
+                      config_path.filename().string() + ", " + source + "), but record " +
+                      std::to_string(*record + i) + "'s baseline was measured at " + num(*base) + " (" +
+                      results.string() + "), so their times are not comparable",
                   "score runs made with the task's current " + std::string(what) +
                       ", or calibrate the records at the run's (README, \"Mini-track calibration\")");
     }
