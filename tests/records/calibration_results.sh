@@ -10,12 +10,13 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 card="NVIDIA H100 80GB HBM3"
 
 # run_log DIR NAME STEP_MS FLOOR RATE STOP [SCHEDULE]: validation every 25 steps with
-# val_loss = FLOOR + 7.8 exp(-RATE step), ending at the first validation <= STOP (0: never).
+# val_loss = FLOOR + 7.8 exp(-RATE step), ending at the first validation <= STOP (0: never);
+# with CODE set, the header names that code hash, as device-calibrate's does.
 run_log() {
   local dir=$1 name=$2 step_ms=$3 floor=$4 rate=$5 stop=$6 schedule=${7:-2000}
   mkdir -p "$dir"
   {
-    echo "# device-calibrate: $name from /x/$name on GPU 1 ($card), stop target $stop, time limit 420 s"
+    echo "# device-calibrate: $name from /x/$name on GPU 1 ($card), stop target $stop, time limit 420 s${CODE:+, code $CODE}"
     echo "batch: 32 x 1024 tokens x 1 micro-steps x 1 GPUs ($card) = 32768 tokens per step; 32 val batches"
     awk -v ms="$step_ms" -v f="$floor" -v k="$rate" -v stop="$stop" -v n="$schedule" 'BEGIN {
       for (s = 0; s <= n; s += 25) {
@@ -151,6 +152,27 @@ grep -q 'has no run of record(s) \[5\]; their results.json keep their other card
 "$script" --logs "$partial" --out-root "$tmp/partial-main" 4.2 > "$tmp/partial-main.txt" 2>&1 &&
   fail "a main calibration without record 5's runs was accepted"
 grep -q 'has no run of record(s) \[5\]' "$tmp/partial-main.txt" || fail "missing-record text: $(cat "$tmp/partial-main.txt")"
+
+# Runs must have trained the code their template has now (device-calibrate logs its hash).
+hashed=$tmp/hashed; mkdir -p "$hashed"; coded=$tmp/coded-out
+for r in 1 2 3 4 5; do
+  mkdir -p "$coded/workspace_templates/nanogpt_speedrun/record_$r"
+  echo "echo record $r" > "$coded/workspace_templates/nanogpt_speedrun/record_$r/run.sh"
+done
+calibration_files "$hashed"
+for r in 2 3; do  # records 2 and 3 with their code hash (record 3's oracle runs of record 2 x 1 too)
+  code=$("$1/scripts/records/template-hash" "$coded/workspace_templates/nanogpt_speedrun/record_$r")
+  for i in 1 2 3; do CODE=$code run_log "$hashed" "record_${r}_run$i" 80 2.8 0.010 3.6; done
+done
+"$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/coded.txt" 2>&1 || fail "runs of today's code were refused: $(cat "$tmp/coded.txt")"
+grep -q '9 run(s) predate the code hash' "$tmp/coded.txt" || fail "the runs without a hash are not counted: $(cat "$tmp/coded.txt")"
+echo "// changed" >> "$coded/workspace_templates/nanogpt_speedrun/record_3/kernels.cu"
+"$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/stale.txt" 2>&1 && fail "runs of record 3's old code were accepted"
+grep -q "3 run(s) of record 3 trained other code" "$tmp/stale.txt" || fail "stale-code text: $(cat "$tmp/stale.txt")"
+grep -q '^fix: calibrate record 3 again, or move those logs out of' "$tmp/stale.txt" || fail "stale-code fix: $(cat "$tmp/stale.txt")"
+grep -q 'record 2 trained other code' "$tmp/stale.txt" && fail "record 2, unchanged, was named: $(cat "$tmp/stale.txt")"
+"$script" --logs "$hashed" --out-root "$coded" --scan 4.2 > "$tmp/stale-scan.txt" 2>&1 || fail "--scan stopped at stale code"
+grep -q '^warning: 3 run(s) of record 3 trained other code' "$tmp/stale-scan.txt" || fail "--scan does not warn: $(cat "$tmp/stale-scan.txt")"
 
 # --dry prints and writes nothing.
 "$script" --logs "$logs" --out-root "$tmp/dry" --dry 4.2 > "$tmp/dry.txt" 2>&1 || fail "--dry failed: $(cat "$tmp/dry.txt")"

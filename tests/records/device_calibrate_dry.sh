@@ -76,10 +76,14 @@ got=$(rows settings_tag | cut -f1 | tr '\n' ' ')
 
 # Runs are cut at DEADLINE_S (default 570 s from the start) and skipped when it is near.
 calibrate limits GPUS="0 1" RUN_LIMIT_S=1000 PLAN="record_1 record_2"
-grep -q 'time limit 5[67][0-9] s$' "$tmp/limits/work/logs/train_record_1_run1.log" ||
+grep -q 'time limit 5[67][0-9] s, code ' "$tmp/limits/work/logs/train_record_1_run1.log" ||
   fail "RUN_LIMIT_S=1000 was not cut to the 570 s deadline: $(head -1 "$tmp/limits/work/logs/train_record_1_run1.log")"
-grep -q 'time limit 420 s$' "$tmp/lanes/work/logs/train_record_1_run1.log" ||
+grep -q 'time limit 420 s, ' "$tmp/lanes/work/logs/train_record_1_run1.log" ||
   fail "the default run limit is not 420 s: $(head -1 "$tmp/lanes/work/logs/train_record_1_run1.log")"
+# the header names the code the run trained (calibration-results checks it against the template)
+code=$("$1/scripts/records/template-hash" "$template/record_1")
+[[ $(head -1 "$tmp/lanes/work/logs/train_record_1_run1.log") == *", code $code" ]] ||
+  fail "record_1's log does not name its code $code: $(head -1 "$tmp/lanes/work/logs/train_record_1_run1.log")"
 calibrate late GPUS="0" DEADLINE_S=5 PLAN="record_1,record_2"
 rc=$?
 ((rc == 1)) || fail "skipped runs exited $rc, expected 1"
