@@ -251,6 +251,32 @@ __device__ inline void online_softmax_tile(float (&s)[8][4], float (&o)[NT][4], 
   m0 = n0, m1 = n1;
 }
 
+// The end of a forward block: each row's softmax sum over its quad of lanes, then the
+// normalised output rows q0 and q1 (in (B,T,C) layout from out_base) and their log-sum-exp.
+template <int NT>
+__device__ inline void store_forward_rows(bf16* out_base, float* lse_rows, const float (&o)[NT][4],
+                                          float m0, float m1, float l0, float l1, int q0, int q1,
+                                          int t, int T, int C) {
+#pragma unroll
+  for (int o_ = 1; o_ < 4; o_ <<= 1) {
+    l0 += __shfl_xor_sync(0xffffffffu, l0, o_);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, o_);
+  }
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    if (q0 < T)
+      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q0) * C + nt * 8 + 2 * t) =
+          pack_bf16(o[nt][0] / l0, o[nt][1] / l0);
+    if (q1 < T)
+      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q1) * C + nt * 8 + 2 * t) =
+          pack_bf16(o[nt][2] / l1, o[nt][3] / l1);
+  }
+  if (t == 0) {
+    if (q0 < T) lse_rows[q0] = m0 + __logf(l0);
+    if (q1 < T) lse_rows[q1] = m1 + __logf(l1);
+  }
+}
+
 // grid (query tiles, B*NH); the longest (last) query tiles start first. Key
 // tiles are double-buffered: the next one loads while this one computes.
 template <int HS>
@@ -288,25 +314,8 @@ __global__ void __launch_bounds__(threads, forward_blocks)
     mma_acc<HS / 8>(o, s, &Vs[buf][0][0], HS + pad, lane);
     __syncthreads();  // the next iteration refills this buffer
   }
-#pragma unroll
-  for (int o_ = 1; o_ < 4; o_ <<= 1) {
-    l0 += __shfl_xor_sync(0xffffffffu, l0, o_);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, o_);
-  }
-  bf16* out_base = out + std::size_t(b) * T * C + h * HS;
-#pragma unroll
-  for (int nt = 0; nt < HS / 8; ++nt) {
-    if (q0 < T)
-      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q0) * C + nt * 8 + 2 * t) =
-          pack_bf16(o[nt][0] / l0, o[nt][1] / l0);
-    if (q1 < T)
-      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q1) * C + nt * 8 + 2 * t) =
-          pack_bf16(o[nt][2] / l1, o[nt][3] / l1);
-  }
-  if (t == 0) {
-    if (q0 < T) lse[std::size_t(bh) * T + q0] = m0 + __logf(l0);
-    if (q1 < T) lse[std::size_t(bh) * T + q1] = m1 + __logf(l1);
-  }
+  store_forward_rows(out + std::size_t(b) * T * C + h * HS, lse + std::size_t(bh) * T, o, m0, m1,
+                     l0, l1, q0, q1, t, T, C);
 }
 
 // Adds a warp's dQ rows q0 and q1 (8 * NT channels) into the fp32 accumulator with float4
@@ -550,25 +559,8 @@ __global__ void __launch_bounds__(threads)
     wg::fence_operands(o);
     __syncthreads();  // the next iteration refills this buffer
   }
-#pragma unroll
-  for (int o_ = 1; o_ < 4; o_ <<= 1) {
-    l0 += __shfl_xor_sync(0xffffffffu, l0, o_);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, o_);
-  }
-  bf16* out_base = out + std::size_t(b) * T * C + h * HS;
-#pragma unroll
-  for (int nt = 0; nt < HS / 8; ++nt) {
-    if (q0 < T)
-      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q0) * C + nt * 8 + 2 * t) =
-          pack_bf16(o[nt][0] / l0, o[nt][1] / l0);
-    if (q1 < T)
-      *reinterpret_cast<std::uint32_t*>(out_base + std::size_t(q1) * C + nt * 8 + 2 * t) =
-          pack_bf16(o[nt][2] / l1, o[nt][3] / l1);
-  }
-  if (t == 0) {
-    if (q0 < T) lse[std::size_t(bh) * T + q0] = m0 + __logf(l0);
-    if (q1 < T) lse[std::size_t(bh) * T + q1] = m1 + __logf(l1);
-  }
+  store_forward_rows(out + std::size_t(b) * T * C + h * HS, lse + std::size_t(bh) * T, o, m0, m1,
+                     l0, l1, q0, q1, t, T, C);
 }
 
 struct WgBackwardShared {
