@@ -90,7 +90,7 @@ check() {
 r1=$templates/record_1 r3=$templates/record_3
 
 # Identical logs (timings apart) from two templates: both deterministic, status 0.
-check same SPEEDRUN_TRAIN_FILES=/data/t_*.bin SPEEDRUN_VAL_FILES=/data/v_*.bin -- "$r1" "$r3"
+check same OUT="$tmp/same/out" SPEEDRUN_TRAIN_FILES=/data/t_*.bin SPEEDRUN_VAL_FILES=/data/v_*.bin -- "$r1" "$r3"
 ((rc == 0)) || fail "identical logs gave status $rc: $(cat "$tmp/same.txt")"
 grep -q '^record_1: deterministic: 12 train and 4 val losses identical over 2 runs' "$tmp/same.txt" ||
   fail "no verdict for record_1: $(cat "$tmp/same.txt")"
@@ -112,6 +112,12 @@ grep -q -- '--lr 1.8e-3 --val-every 4 --val-tokens 1048576 --muon-lr 0.02 --summ
 grep -q 'synthetic' "$calls" && fail "a synthetic corpus was written although SPEEDRUN_TRAIN_FILES was set"
 [[ -f $tmp/same/work/logs/losses_record_3_run2.txt ]] || fail "no per-run loss list in WORK_DIR/logs"
 grep -q 'train_time' "$tmp/same/work/logs/losses_record_3_run2.txt" && fail "timings were not stripped"
+# Under the device tool the logs come back as one archive in $OUT, with every run's losses and both kernel logs.
+packed=$(tar -tzf "$tmp/same/out/determinism.tar.gz" 2> /dev/null | sed 's|^\./||' | sort | tr '\n' ' ')
+for f in kernels_record_1.log kernels_record_3.log losses_record_1_run1.txt losses_record_3_run2.txt; do
+  [[ " $packed " == *" $f "* ]] || fail "$f is not in \$OUT/determinism.tar.gz: $packed"
+done
+[[ $(ls -A "$tmp/same/out") == determinism.tar.gz ]] || fail "\$OUT holds more than the archive: $(ls -A "$tmp/same/out")"
 
 # One train loss differs by 1e-4 in run 2: status 1, the verdict names the step.
 check train FAKE_MODE=train SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
