@@ -154,6 +154,12 @@ check nokernels KERNELS=0 SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "
 ((rc == 0)) || fail "KERNELS=0 gave status $rc: $(cat "$tmp/nokernels.txt")"
 grep -q '^nvcc' "$tmp/nokernels/state/calls" && fail "KERNELS=0 still built the kernel check"
 
+# An OUT that cannot be written: the verdicts stand, and the error names OUT and where the logs are.
+check badout KERNELS=0 OUT=/dev/null/out SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+((rc == 0)) || fail "an unwritable OUT changed the status to $rc: $(cat "$tmp/badout.txt")"
+grep -q "cannot write /dev/null/out/determinism.tar.gz; the logs stay in $tmp/badout/work/logs (fix: point OUT" "$tmp/badout.txt" ||
+  fail "no clear error for an unwritable OUT: $(cat "$tmp/badout.txt")"
+
 # No corpus named: the mini bundle is unpacked as device-calibrate does and its shards are used.
 mkdir -p "$tmp/bundle" && : > "$tmp/bundle/mini_train_000000.bin" && : > "$tmp/bundle/mini_val_000000.bin"
 tar -C "$tmp/bundle" -cJf "$tmp/mini-bundle.tar.xz" . || fail "cannot make a test bundle"
