@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <speedrunner/data/build.hpp>
+#include <speedrunner/data/identity.hpp>
 #include <speedrunner/data/mini_corpus.hpp>
 #include <speedrunner/data/shard.hpp>
 #include <speedrunner/data/tokenizer.hpp>
@@ -22,18 +23,25 @@ using speedrunner::ExitCode;
 
 constexpr std::string_view data_usage =
     "Usage:\n"
-    "  speedrun data build --source DIR_OR_GLOB... --out DIR --val-tokens N --shard-tokens N\n"
-    "                      [--name NAME] [--threads N] [--force] [--tokenizer DIR]\n"
-    "      tokenize a corpus into NAME_val_000000.bin and NAME_train_%06d.bin (NAME: corpus)\n"
-    "  speedrun data mini [--out DIR] [--val-tokens N] [--shard-tokens N] [--threads N] [--force]\n"
-    "      build the mini track's corpus from Debian documentation packages (default out: data/mini)\n"
+    "  speedrun data build --source DIR_OR_GLOB... --out DIR --val-tokens N [--shard-tokens N]\n"
+    "                      [--max-document-tokens N] [--name NAME] [--threads N] [--force] [--tokenizer DIR]\n"
+    "      tokenize a corpus into NAME_val_000000.bin and NAME_train_%06d.bin (NAME: corpus;\n"
+    "      --shard-tokens: 100000000, FineWeb's; --max-document-tokens: 0, no limit)\n"
+    "  speedrun data mini [--out DIR] [--val-tokens N] [--shard-tokens N] [--max-document-tokens N]\n"
+    "                     [--threads N] [--force]\n"
+    "      build the mini track's corpus from Debian documentation packages (default out: data/mini,\n"
+    "      1048576 val tokens, 8388608 tokens a shard, training documents cut at 4096 tokens)\n"
     "  speedrun data check DIR\n"
-    "      validate a folder of shards and print their token counts\n"
+    "      validate a folder of shards, print their token counts and the data's hash\n"
     "\n"
     "A source is a file, a folder (every file below it) or a quoted glob ('docs/**/*.rst').\n"
     "Dictionaries in dictd format and fortune files are split into one document per entry.\n"
     "The tokenizer files come from $SPEEDRUNNER_TOKENIZER_DIR or ~/.cache/speedrunner/tokenizer\n"
-    "(scripts/fetch-tokenizer installs them through npm).\n";
+    "(scripts/fetch-tokenizer installs them through npm).\n"
+    "A training document longer than --max-document-tokens is cut into pieces (at a line break\n"
+    "where one is near), each starting with <|endoftext|>, shuffled apart like documents.\n"
+    "The data's hash covers every token, in order, and which split it is in: a task pins its\n"
+    "track's data with data.data_hash, and `speedrun report` compares it with the baselines'.\n";
 
 int usage_error(const std::string& what) {
   std::fprintf(stderr, "speedrun data: %s\n  fix: see `speedrun data --help`\n", what.c_str());
@@ -101,13 +109,17 @@ void print_report(const data::BuildReport& r, const std::filesystem::path& out) 
               (unsigned long long)r.val_tokens, (unsigned long long)r.val_documents, (unsigned long long)r.dropped_tokens);
   std::printf("train      %llu tokens from %llu documents in %zu shards\n", (unsigned long long)r.train_tokens,
               (unsigned long long)r.train_documents, r.shards.empty() ? 0 : r.shards.size() - 1);
+  if (r.cut_documents != 0)
+    std::printf("cut        %llu long documents, into %llu training pieces in all; the longest has %llu tokens\n",
+                (unsigned long long)r.cut_documents, (unsigned long long)r.pieces,
+                (unsigned long long)r.longest_train_document);
   std::printf("written    %s\n", out.string().c_str());
 }
 
 struct BuildArgs {
   data::BuildOptions options;
   std::filesystem::path tokenizer_dir = data::default_tokenizer_dir();
-  bool has_out = false, has_val = false, has_shard = false;
+  bool has_out = false, has_val = false;
 };
 
 // Parses the options build and mini share; `allow_sources` only for build.
@@ -147,7 +159,8 @@ std::optional<int> parse_build_args(std::span<const std::string_view> args, Buil
       b.has_val = true;
     } else if (a == "--shard-tokens") {
       if (auto e = count(b.options.shard_tokens)) return e;
-      b.has_shard = true;
+    } else if (a == "--max-document-tokens") {
+      if (auto e = count(b.options.max_document_tokens)) return e;
     } else if (a == "--threads") {
       std::uint64_t t = 0;
       if (auto e = count(t)) return e;
@@ -170,6 +183,11 @@ int run_build(const BuildArgs& b) {
   auto report = data::build_shards(b.options, *tokenizer, std::ref(bar));
   if (!report) return report_error(report.error());
   print_report(*report, b.options.out);
+  std::vector<std::filesystem::path> val(report->shards.begin(), report->shards.begin() + 1),
+      train(report->shards.begin() + 1, report->shards.end());
+  auto id = data::identify_data(val, train);
+  if (!id) return report_error(id.error());
+  std::printf("data hash  %s\n", id->hash.c_str());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("time       %.1f s\n", seconds);
   return 0;
@@ -181,7 +199,6 @@ int data_build(std::span<const std::string_view> args) {
   if (b.options.sources.empty()) return usage_error("data build needs --source");
   if (!b.has_out) return usage_error("data build needs --out DIR");
   if (!b.has_val) return usage_error("data build needs --val-tokens N");
-  if (!b.has_shard) return usage_error("data build needs --shard-tokens N");
   return run_build(b);
 }
 
@@ -192,6 +209,7 @@ int data_mini(std::span<const std::string_view> args) {
   b.options.val_tokens = 1 << 20;
   b.options.shard_tokens = 1 << 23;
   b.options.min_total_tokens = data::mini_min_tokens;
+  b.options.max_document_tokens = data::mini_max_document_tokens;
   if (auto e = parse_build_args(args, b, false)) return *e;
   auto sources = data::mini_source_patterns();
   if (!sources) return report_error(sources.error());
@@ -228,6 +246,8 @@ int data_check(std::span<const std::string_view> args) {
   }
   std::printf("val   %llu tokens in %llu shard(s)\ntrain %llu tokens in %llu shard(s)\n", (unsigned long long)totals[0],
               (unsigned long long)files[0], (unsigned long long)totals[1], (unsigned long long)files[1]);
+  if (bad == 0)
+    if (auto id = data::identify_data(set->val, set->train)) std::printf("data hash %s\n", id->hash.c_str());
   for (const auto& p : set->unrecognized)
     std::fprintf(stderr, "speedrun data check: note: %s is not named like a shard (NAME_train_NNNNNN.bin); not checked\n",
                  p.string().c_str());

@@ -16,6 +16,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,11 @@ struct BuildOptions {
   unsigned threads = 0;                // 0: every core
   bool force = false;                  // replace NAME_* shards already in `out`
   std::uint64_t min_total_tokens = 0;  // fail when the corpus is smaller
+  // Training documents longer than this many tokens (0: no limit) are cut into
+  // pieces, each starting with <|endoftext|>, at a line break where one is near,
+  // and the pieces are shuffled apart like documents: one long document (a
+  // 650K-token changelog) would otherwise fill whole steps in a row.
+  std::uint64_t max_document_tokens = 0;
 };
 
 // One progress event: a stage and how far along it is (done of total units).
@@ -47,6 +53,8 @@ struct BuildReport {
   std::uint64_t val_documents = 0, train_documents = 0;
   std::uint64_t val_tokens = 0, train_tokens = 0;
   std::uint64_t dropped_tokens = 0;            // the val split's cut-off tail, kept out of train
+  std::uint64_t cut_documents = 0, pieces = 0; // training documents cut at max_document_tokens, into pieces
+  std::uint64_t longest_train_document = 0;    // tokens, after cutting
   std::vector<std::filesystem::path> shards;
 };
 
@@ -55,6 +63,20 @@ namespace detail {
 // A deterministic shuffle key: the content hash, salted per purpose.
 [[nodiscard]] inline std::uint64_t order_key(const DocumentHash& h, std::uint64_t salt) {
   return mix64(h.high ^ salt) ^ h.low;
+}
+
+// GPT-2's tokens for "\n" and "\n\n": where a long document is best cut.
+inline constexpr std::uint16_t newline_token = 198, blank_line_token = 628;
+
+// Where to end a piece of `tokens` that starts at `begin` and may hold `room`
+// tokens: after the last line break in the second half of that room, else at
+// the room's end.
+[[nodiscard]] inline std::size_t piece_end(const std::vector<std::uint16_t>& tokens, std::size_t begin, std::size_t room) {
+  const std::size_t hard = begin + room;
+  if (hard >= tokens.size()) return tokens.size();
+  for (std::size_t k = hard; k > begin + room / 2; --k)
+    if (tokens[k - 1] == blank_line_token || tokens[k - 1] == newline_token) return k;
+  return hard;
 }
 
 }  // namespace detail
@@ -69,6 +91,9 @@ namespace detail {
     return fail("--shard-tokens " + std::to_string(options.shard_tokens) + " is out of range", "use 1 to 2147483647");
   if (options.val_tokens > std::uint64_t(INT32_MAX))
     return fail("--val-tokens " + std::to_string(options.val_tokens) + " does not fit one shard", "use at most 2147483647");
+  if (options.max_document_tokens != 0 && options.max_document_tokens < 16)
+    return fail("--max-document-tokens " + std::to_string(options.max_document_tokens) + " is too small to cut documents into",
+                "use 0 (no limit) or at least 16");
   if (options.name.empty() || options.name.find_first_of("/\\ ") != std::string::npos)
     return fail("--name '" + options.name + "' is not a plain file name prefix", "use letters, digits, - or _");
 
@@ -135,9 +160,15 @@ namespace detail {
     std::vector<bool> keep(docs.size(), true);
     for (std::size_t k = 1; k < order.size(); ++k)
       if (docs[order[k]].hash == docs[order[k - 1]].hash) keep[order[k]] = false;
+    // compact in place; a document never moves onto itself (a self-move
+    // assignment empties a std::string, which once lost every document
+    // kept before the first duplicate)
     std::size_t w = 0;
-    for (std::size_t k = 0; k < docs.size(); ++k)
-      if (keep[k]) docs[w++] = std::move(docs[k]);
+    for (std::size_t k = 0; k < docs.size(); ++k) {
+      if (!keep[k]) continue;
+      if (w != k) docs[w] = std::move(docs[k]);
+      ++w;
+    }
     report.duplicates = docs.size() - w;
     docs.resize(w);
   }
@@ -211,18 +242,50 @@ namespace detail {
   if (val.size() < options.val_tokens)
     return fail("the corpus cannot fill " + std::to_string(options.val_tokens) + " validation tokens with whole documents",
                 "lower --val-tokens or add sources", ExitCode::failure);
-  std::vector<std::size_t> train;
-  for (std::size_t k : order)
-    if (!in_val[k]) train.push_back(k);
+  // train: every other document, cut into pieces of at most max_document_tokens
+  // (each piece after the first gets its own <|endoftext|>), in a hash order
+  struct Piece {
+    std::size_t doc, begin, end;  // tokens [begin, end) of docs[doc]
+    DocumentHash key;
+  };
+  std::vector<Piece> train;
+  for (std::size_t k : order) {
+    if (in_val[k]) continue;
+    const auto& t = docs[k].tokens;
+    const std::size_t limit = options.max_document_tokens;
+    if (limit == 0 || t.size() <= limit) {
+      train.push_back({k, 0, t.size(), docs[k].hash});
+      continue;
+    }
+    ++report.cut_documents;
+    std::uint64_t index = 0;
+    // the first piece holds the document's own <|endoftext|>; later ones get one
+    for (std::size_t at = 0; at < t.size(); ++index) {
+      const std::size_t end = detail::piece_end(t, at, at == 0 ? limit : limit - 1);
+      const DocumentHash h = docs[k].hash;
+      train.push_back({k, at, end, {h.high ^ detail::mix64(index), h.low + index * 0x9E3779B97F4A7C15ULL}});
+      at = end;
+    }
+  }
   if (train.empty()) return fail("no documents are left for training after the validation split", "lower --val-tokens or add sources", ExitCode::failure);
   report.val_documents = taken;
   report.val_tokens = val.size();
-  std::sort(train.begin(), train.end(), by_key(0x747261696e));  // "train"
-  report.train_documents = train.size();
+  std::sort(train.begin(), train.end(), [salt = std::uint64_t(0x747261696e)](const Piece& a, const Piece& b) {  // "train"
+    const auto ka = detail::order_key(a.key, salt), kb = detail::order_key(b.key, salt);
+    return ka != kb ? ka < kb : a.key < b.key;
+  });
+  report.train_documents = 0;
+  std::uint64_t train_tokens = 0;
+  for (const auto& p : train) {
+    const std::uint64_t n = p.end - p.begin + (p.begin != 0 ? 1 : 0);
+    train_tokens += n;
+    report.longest_train_document = std::max(report.longest_train_document, n);
+    report.train_documents += p.begin == 0 ? 1 : 0;
+  }
+  report.pieces = train.size();
 
   // 4. write: remove our stale shards first (--force), then val and train
   for (const auto& p : ours) fs::remove(p, ec);
-  const std::uint64_t train_tokens = total_tokens - report.val_tokens - report.dropped_tokens;
   const std::uint64_t shard_count = (train_tokens + options.shard_tokens - 1) / options.shard_tokens;
   report_progress("write", 0, shard_count + 1, "shards");
   std::size_t written = 0;
@@ -243,15 +306,22 @@ namespace detail {
     report_progress("write", ++written, shard_count + 1, "shards");
     return {};
   };
-  for (std::size_t k : train) {
-    const auto& t = docs[k].tokens;
+  auto append = [&](std::span<const std::uint16_t> t) -> Result<void> {
     for (std::size_t at = 0; at < t.size();) {
       const std::size_t n = std::min<std::size_t>(t.size() - at, options.shard_tokens - shard.size());
       shard.insert(shard.end(), t.begin() + std::ptrdiff_t(at), t.begin() + std::ptrdiff_t(at + n));
       at += n;
       if (shard.size() == options.shard_tokens)
-        if (auto w = flush(); !w) return std::unexpected(w.error());
+        if (auto w = flush(); !w) return w;
     }
+    return {};
+  };
+  for (const auto& p : train) {
+    const std::uint16_t eot = end_of_text;
+    if (p.begin != 0)
+      if (auto w = append({&eot, 1}); !w) return std::unexpected(w.error());
+    const auto& t = docs[p.doc].tokens;
+    if (auto w = append(std::span(t).subspan(p.begin, p.end - p.begin)); !w) return std::unexpected(w.error());
   }
   if (!shard.empty())
     if (auto w = flush(); !w) return std::unexpected(w.error());

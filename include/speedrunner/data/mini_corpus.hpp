@@ -40,6 +40,9 @@ inline constexpr std::array<MiniSource, 15> mini_sources{{
 }};
 
 inline constexpr std::uint64_t mini_min_tokens = 40'000'000;
+// An eighth of a mini-track step (32,768 tokens): Vim's 650K-token patch log
+// once filled steps 179-199 of every run and made the validation loss jump.
+inline constexpr std::uint64_t mini_max_document_tokens = 4096;
 
 // The packages, each once, in list order (what `scripts/setup --mini-corpus` installs).
 [[nodiscard]] inline std::vector<std::string> mini_packages() {
