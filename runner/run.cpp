@@ -9,6 +9,7 @@
 #include <speedrunner/config/run_config.hpp>
 #include <speedrunner/config/secrets.hpp>
 #include <speedrunner/config/settings.hpp>
+#include <speedrunner/data/identity.hpp>
 #include <speedrunner/knowledge/knowledge.hpp>
 #include <speedrunner/llm/config.hpp>
 
@@ -199,6 +200,43 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   return s;
 }
 
+// A task that pins its data (task.data.data_hash, the track's definition) runs
+// only on those tokens: the shards that task.data.val_files and train_files
+// name must hash to it, so the run's times compare with the baselines'.
+Result<void> check_track_data(const cfg::json::object& c) {
+  const auto* task = c.if_contains("task");
+  const auto* data = task && task->is_object() ? task->as_object().if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_object()) return {};
+  const auto& d = data->as_object();
+  const auto* pinned = d.if_contains("data_hash");
+  if (pinned == nullptr || pinned->is_null()) return {};
+  if (!pinned->is_string() || pinned->as_string().empty())
+    return sr::fail("task.data.data_hash: expected the 32 hex digits `speedrun data check` prints",
+                    "restore the track's data_hash, or remove it with ~task.tracks.TRACK.data_hash");
+  auto files = [&](std::string_view key) -> std::vector<std::string> {
+    const auto* v = d.if_contains(key);
+    if (v == nullptr || !v->is_string()) return {};
+    return {std::string(v->as_string())};
+  };
+  const auto val = files("val_files"), train = files("train_files");
+  if (val.empty() || train.empty())
+    return sr::fail("task.data.data_hash is set but task.data.val_files or train_files is not",
+                    "name the track's shards (a glob each) beside its data_hash");
+  const std::string want(pinned->as_string());
+  auto id = sr::data::identify_data(val, train);
+  if (!id)
+    return sr::fail("the task's data is missing or damaged: " + id.error().what,
+                    "build the track's data (for the mini track: scripts/setup --mini-corpus && "
+                    "build/runner/speedrun data mini), or set task.data.val_files / train_files");
+  if (id->hash != want)
+    return sr::fail("the task's data (" + val.front() + ", " + train.front() + ": " + std::to_string(id->train_tokens) +
+                        " training tokens) has hash " + id->hash + ", but the track is defined as data " + want,
+                    "rebuild the track's data with this version's `speedrun data` (e.g. `speedrun data mini --force`); "
+                    "to train on other data on purpose, drop the pin with ~task.tracks.TRACK.data_hash (such runs are "
+                    "not scored against the track's baselines)");
+  return {};
+}
+
 Result<fs::path> run_dir_of(const cfg::json::object& c) {
   auto ws = group<cfg::WorkspaceSettings>(c, "workspace");
   if (!ws) return std::unexpected(ws.error());
@@ -221,6 +259,7 @@ int run_command(std::span<const std::string_view> args) {
                                 "resume it with `speedrun resume " + dir->string() + "`, or set workspace.root"});
   auto job = job_from_config(*c, *dir);
   if (!job) return report("", job.error());
+  if (auto data = check_track_data(*c); !data) return report("", data.error());
   if (auto saved = cfg::save_resolved(*dir, *c); !saved) return report("", saved.error());
   return run_job(*job);
 }
@@ -235,6 +274,7 @@ int resume_command(std::span<const std::string_view> args) {
   if (!c) return report("resume", c.error());
   auto job = job_from_config(*c, dir);
   if (!job) return report("resume", job.error());
+  if (auto data = check_track_data(*c); !data) return report("resume", data.error());
   job->resume = true;
   if (auto saved = cfg::save_resolved(dir, *c); !saved) return report("resume", saved.error());
   return run_job(*job);

@@ -231,3 +231,48 @@ TEST_CASE("the shipped templates hold baselines for every step on both tracks", 
   }
   CHECK(m::load_baseline(templates, 1, "fineweb")->baseline.record_ms == Approx(2968348));  // shared/RECORDS.md
 }
+
+TEST_CASE("a run on pinned data is scored only against baselines calibrated on that data, naming both",
+          "[metrics][run_scores][data]") {
+  TempDir dir;
+  const auto templates = dir.path() / "templates";
+  auto write_records = [&](const std::string& hash1, const std::string& hash2) {
+    for (int r = 1; r <= 2; ++r) {
+      const std::string& h = r == 1 ? hash1 : hash2;
+      write(templates / ("record_" + std::to_string(r)) / "results.json",
+            R"({"tracks": {"mini": {"train_time_ms": )" + std::to_string(r == 1 ? 100000 : 60000) +
+                (h.empty() ? std::string() : R"(, "data_hash": ")" + h + "\"") + "}}}");
+    }
+  };
+  const std::string nodes = R"({"id": 1, "results": {"valid": true, "metrics": {"train_time": 80000}}})";
+  const std::string a(32, 'a'), b(32, 'b');
+  SECTION("the same data") {
+    write_records(a, a);
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini", "data": {"data_hash": ")" + a + "\"}}", nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE(s);
+    CHECK(s->fsr == Approx(0.5));
+  }
+  SECTION("other data: both hashes and where they come from") {
+    write_records(a, b);
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini", "tracks": {"mini": {"data_hash": ")" + a + "\"}}}", nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().what.find("trained on data " + a + " (config.json, task.tracks.mini.data_hash)") != std::string::npos);
+    CHECK(s.error().what.find("record 2's baseline") != std::string::npos);
+    CHECK(s.error().what.find("was measured on data " + b) != std::string::npos);
+    CHECK(s.error().fix.find("calibrate the records on the run's data") != std::string::npos);
+  }
+  SECTION("baselines from before the data was defined") {
+    write_records("", "");
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini", "data": {"data_hash": ")" + a + "\"}}", nodes);
+    auto s = m::score_run(dir.path() / "run", templates);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().what.find("names no data_hash") != std::string::npos);
+  }
+  SECTION("a run from before the pin is scored as before") {
+    write_records(a, a);
+    write_run(dir.path() / "run", R"({"record": 1, "track": "mini"})", nodes);
+    CHECK(m::score_run(dir.path() / "run", templates));
+  }
+}

@@ -1,6 +1,7 @@
 // The level-0 oracle through the speedrun executable: ideator=dummy passes a
 // diff hint through as the hypothesis and coder=patch applies it, so v_1 is the
 // target tree byte for byte (collatz, and each NanoGPT record R -> R+1).
+#include <speedrunner/data/identity.hpp>
 #include <speedrunner/workspace/journal.hpp>
 
 #include "catch.hpp"
@@ -109,8 +110,8 @@ TEST_CASE("coder=patch with hints that hold no diff makes the node buggy with th
 }
 
 // Checks the code path only: the launch command is replaced by a script that
-// prints one fake log line, so neither nvcc nor a GPU is needed and the times
-// mean nothing. The device run of the same command line measures the FSR.
+// prints one fake log line, so neither nvcc nor a GPU nor the track's data is
+// needed (the data pin is dropped) and the times mean nothing. The device run of the same command line measures the FSR.
 TEST_CASE("the runner turns record R into record R+1 with coder=patch and the level-0 hint (code path only)",
           "[runner][cli][oracle][records]") {
   TempDir tmp;
@@ -127,7 +128,7 @@ TEST_CASE("the runner turns record R into record R+1 with coder=patch and the le
     const fs::path run = tmp.path() / ("run_" + R);
     auto r = run_shell(oracle_command(tmp.path(), "nanogpt_speedrun/record_" + R,
                                       hints / ("record_" + R) / "level_0_diff.txt", run,
-                                      "task.launch_command='" + fake.string() + "'"));
+                                      "task.launch_command='" + fake.string() + "' '~task.tracks.mini.data_hash'"));
     INFO(r.output);
     REQUIRE(r.status == 0);
     const auto want = code_of(templates / ("record_" + next));
@@ -146,4 +147,38 @@ TEST_CASE("the runner turns record R into record R+1 with coder=patch and the le
     CHECK(j->at(1).metrics.at("n_steps") == 10);
     CHECK(j->at(1).metrics.at("train_time") == 1000);
   }
+}
+
+TEST_CASE("a run on a track with pinned data refuses other tokens, naming both hashes",
+          "[runner][cli][records][data]") {
+  TempDir tmp;
+  link_sources(tmp.path());
+  const fs::path shards = tmp.path() / "shards";
+  fs::create_directories(shards);
+  std::vector<std::uint16_t> val(64), train(300);
+  for (std::size_t i = 0; i < val.size(); ++i) val[i] = std::uint16_t(i % 50257);
+  for (std::size_t i = 0; i < train.size(); ++i) train[i] = std::uint16_t((i * 31) % 50257);
+  REQUIRE(speedrunner::data::write_shard(shards / "t_val_000000.bin", val));
+  REQUIRE(speedrunner::data::write_shard(shards / "t_train_000001.bin", train));
+  const auto id = speedrunner::data::identify_data(std::vector<fs::path>{shards / "t_val_000000.bin"},
+                                                   std::vector<fs::path>{shards / "t_train_000001.bin"});
+  REQUIRE(id);
+  auto start = [&](const std::string& hash, const std::string& name) {
+    return run_shell("cd '" + tmp.path().string() + "' && " + speedrun_exe() +
+                     " task=nanogpt_speedrun/record_1 n_iterations=1 workspace.root='" + (tmp.path() / name).string() +
+                     "' task.tracks.mini.val_files='" + (shards / "t_val_*.bin").string() +
+                     "' task.tracks.mini.train_files='" + (shards / "t_train_*.bin").string() +
+                     "' task.tracks.mini.data_hash=" + hash + " task.launch_command=true");
+  };
+  const std::string other(32, '0');
+  auto refused = start(other, "run_other");
+  INFO(refused.output);
+  CHECK(refused.status != 0);
+  CHECK(refused.output.find("has hash " + id->hash + ", but the track is defined as data " + other) != std::string::npos);
+  CHECK(refused.output.find("speedrun data mini --force") != std::string::npos);
+  CHECK(!fs::exists(tmp.path() / "run_other" / "journal.json"));  // nothing started
+  auto accepted = start(id->hash, "run_same");
+  INFO(accepted.output);
+  CHECK(accepted.output.find("the track is defined as data") == std::string::npos);
+  CHECK(fs::exists(tmp.path() / "run_same" / "journal.json"));
 }

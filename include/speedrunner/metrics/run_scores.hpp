@@ -110,6 +110,7 @@ struct CardBaseline {
   Baseline baseline;
   std::string card;  // the GPU model of the calibrations used ("" when results.json names none)
   std::optional<double> target[2], val_tokens[2];
+  std::optional<std::string> data_hash[2];  // the calibration's data (results.json's data_hash), where named
 };
 [[nodiscard]] inline Result<CardBaseline> load_baseline(const std::filesystem::path& templates, int record,
                                                         const std::string& track,
@@ -118,6 +119,7 @@ struct CardBaseline {
     double ms, min_ms, max_ms;
     std::string card;
     std::optional<double> target, val_tokens;
+    std::optional<std::string> data_hash;
   };
   // the calibration of `section` (tracks.T or one of its other_cards entries)
   auto time_in = [&](const boost::json::value& section, const std::string& where, int r) -> Result<Time> {
@@ -129,12 +131,15 @@ struct CardBaseline {
     const auto hi = detail::number(detail::at_path(section, {"train_time_ms_max"}));
     std::string model;
     if (auto* c = detail::at_path(section, {"card"}); c && c->is_string()) model = card_model(c->as_string());
+    std::optional<std::string> data_hash;
+    if (auto* h = detail::at_path(section, {"data_hash"}); h && h->is_string()) data_hash = std::string(h->as_string());
     return Time{*t,
                 lo && *lo > 0 ? *lo : *t,
                 hi && *hi > 0 ? *hi : *t,
                 model,
                 detail::number(detail::at_path(section, {"target_val_loss"})),
-                detail::number(detail::at_path(section, {"val_tokens"}))};
+                detail::number(detail::at_path(section, {"val_tokens"})),
+                data_hash};
   };
   // record r's main calibration, and its calibration on `card` if it has one
   auto times_of = [&](int r) -> Result<std::pair<Time, std::optional<Time>>> {
@@ -174,7 +179,8 @@ struct CardBaseline {
   return CardBaseline{Baseline{a.ms, b.ms, a.min_ms, a.max_ms, b.min_ms, b.max_ms},
                       a.card == b.card ? a.card : "",
                       {a.target, b.target},
-                      {a.val_tokens, b.val_tokens}};
+                      {a.val_tokens, b.val_tokens},
+                      {a.data_hash, b.data_hash}};
 }
 
 // The nodes of journal.json with their validity and the value of `metric`
@@ -245,6 +251,25 @@ struct CardBaseline {
                   "score runs made with the task's current " + std::string(what) +
                       ", or calibrate the records at the run's (README, \"Mini-track calibration\")");
     }
+  }
+  // A run on a track whose data is pinned (task.data.data_hash) compares only with
+  // baselines calibrated on the same data. Runs from before the pin are not checked.
+  std::string run_hash, hash_source;
+  for (const auto& [where, source] : {std::pair{on_track, "task.tracks." + track + ".data_hash"},
+                                      std::pair{detail::at_path(*task, {"data"}), std::string("task.data.data_hash")}}) {
+    if (!run_hash.empty() || where == nullptr) continue;
+    if (auto* h = detail::at_path(*where, {"data_hash"}); h && h->is_string()) run_hash = h->as_string(), hash_source = source;
+  }
+  for (int i = 0; i < 2 && !run_hash.empty(); ++i) {
+    const auto& base = chosen->data_hash[i];
+    if (base && *base == run_hash) continue;
+    const auto results = templates / ("record_" + std::to_string(*record + i)) / "results.json";
+    return fail(run_dir.string() + ": the run trained on data " + run_hash + " (" + config_path.filename().string() + ", " +
+                    hash_source + "), but record " + std::to_string(*record + i) + "'s baseline (" + results.string() +
+                    ") " + (base ? "was measured on data " + *base : "names no data_hash: it was calibrated before the track's data was defined") +
+                    ", so their times are not comparable",
+                "calibrate the records on the run's data (scripts/records/device-calibrate, then calibration-results), "
+                "or score runs made on the baselines' data");
   }
   const Baseline* baseline = &chosen->baseline;
   auto nodes = load_node_times(run_dir / "journal.json", metric);
