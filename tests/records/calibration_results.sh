@@ -234,5 +234,24 @@ run_log "$split" record_2_run4 72 3.7 0.0025 0  # a slower-learning fourth run o
 grep -qE 'target 4.5: record\(s\) .*2 \(steps [0-9]+/[0-9]+, margin' "$tmp/split.txt" ||
   fail "--scan does not flag record 2's runs crossing at different steps: $(cat "$tmp/split.txt")"
 
+# the data hash: device-calibrate's data.txt names it; results.json carries it; folders on
+# different data are refused; logs without one give results without one
+hash_a=0123456789abcdef0123456789abcdef hash_b=fedcba9876543210fedcba9876543210
+onedata=$tmp/onedata; calibration_files "$onedata"
+echo "data hash $hash_a" > "$onedata/data.txt"
+"$script" --logs "$onedata" --out-root "$tmp/onedata_tree" 4.2 > "$tmp/onedata.txt" 2>&1 ||
+  fail "a calibration with a data hash was refused: $(cat "$tmp/onedata.txt")"
+h=$tmp/onedata_tree/workspace_templates/nanogpt_speedrun/record_2/results.json
+[[ -f $h && $(json "$h" 'd["tracks"]["mini"].get("data_hash")') == "$hash_a" ]] ||
+  fail "results.json does not carry the logs' data hash: $(cat "$tmp/onedata.txt")"
+[[ -f $r1 && $(json "$r1" 'd["tracks"]["mini"].get("data_hash")') == None ]] ||
+  fail "logs without a data hash gave results with one"
+twodata=$tmp/twodata; calibration_files "$twodata/a"; calibration_files "$twodata/b"
+echo "data hash $hash_a" > "$twodata/a/data.txt"; echo "data hash $hash_b" > "$twodata/b/data.txt"
+"$script" --logs "$twodata" --out-root "$tmp/twodata_tree" 4.2 > "$tmp/twodata.txt" 2>&1 &&
+  fail "runs on two data hashes were accepted"
+grep -q "mixes runs on different data: a: $hash_a, b: $hash_b" "$tmp/twodata.txt" ||
+  fail "the refusal does not name both hashes: $(cat "$tmp/twodata.txt")"
+
 ((failures == 0)) && echo "calibration-results: all checks passed"
 exit $((failures > 0))
