@@ -100,6 +100,9 @@ int report_command(std::span<const std::string_view> args) {
   // Times from different GPU models are not comparable: say where a run's baselines come from another card.
   std::map<std::string, int> baseline_cards;
   for (const auto& r : rep.runs) {
+    if (!r.baseline_source.empty())  // the FineWeb line: the original's PyTorch times, not our templates'
+      std::printf("note: %s is scored against times that are not this project's measurements of its templates: %s\n",
+                  r.run.c_str(), r.baseline_source.c_str());
     ++baseline_cards[r.baseline_card.empty() ? "a card results.json does not name" : r.baseline_card];
     std::string trained;
     for (const auto& c : r.run_cards) trained += (trained.empty() ? "" : ", ") + c;

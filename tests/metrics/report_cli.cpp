@@ -84,3 +84,25 @@ TEST_CASE("speedrun report fails clearly on bad arguments and unscorable runs", 
   CHECK(missing.output.find("config.json") != std::string::npos);
   CHECK(missing.output.find("could not be scored") != std::string::npos);
 }
+
+TEST_CASE("speedrun report labels an FSR scored against the original's times, not ours", "[runner][report][fineweb]") {
+  TempDir dir;
+  const std::string source = "the original's PyTorch re-timing on 8x H100, not a measurement of these templates";
+  for (int r = 1; r <= 2; ++r)
+    write(dir.path() / ("t/record_" + std::to_string(r) + "/results.json"),
+          R"({"tracks": {"mini": {"train_time_ms": 1}, "fineweb": {"train_time_ms": )" + std::to_string(r == 1 ? 100000 : 60000) +
+              R"(, "source": ")" + source + R"("}}})");
+  write(dir.path() / "fw/config.json", R"({"task": {"record": 1, "track": "fineweb"}})");
+  write(dir.path() / "fw/journal.json", R"({"nodes": [{"id": 1, "results": {"valid": true, "metrics": {"train_time": 80000}}}]})");
+  write_run(dir.path(), "mini", 1);
+  auto r = run_shell(speedrun_exe() + " report " + (dir.path() / "fw").string() + " --templates " + (dir.path() / "t").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("fw is scored against times that are not this project's measurements of its templates: " + source) !=
+        std::string::npos);
+  // a run scored against our own calibration gets no such note
+  write(dir.path() / "t/record_1/results.json", R"({"tracks": {"mini": {"train_time_ms": 100000}}})");
+  write(dir.path() / "t/record_2/results.json", R"({"tracks": {"mini": {"train_time_ms": 60000}}})");
+  auto own = run_shell(speedrun_exe() + " report " + (dir.path() / "mini").string() + " --templates " + (dir.path() / "t").string());
+  CHECK(own.output.find("not this project's measurements") == std::string::npos);
+}

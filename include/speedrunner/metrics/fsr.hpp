@@ -100,6 +100,7 @@ struct RunScore {
   int valid_nodes = 0;
   std::vector<std::string> run_cards;  // GPU models the run's nodes trained on (their logs' batch line)
   std::string baseline_card;           // GPU model of the calibrations t_R and t_R+1 come from
+  std::string baseline_source;         // where t_R and t_R+1 come from when not our calibration (results.json "source")
 };
 
 // The runs of one record together.

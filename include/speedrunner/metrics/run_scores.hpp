@@ -111,6 +111,7 @@ struct CardBaseline {
   std::string card;  // the GPU model of the calibrations used ("" when results.json names none)
   std::optional<double> target[2], val_tokens[2];
   std::optional<std::string> data_hash[2];  // the calibration's data (results.json's data_hash), where named
+  std::string source;  // results.json's "source" of record R's times where they are not our measurement
 };
 [[nodiscard]] inline Result<CardBaseline> load_baseline(const std::filesystem::path& templates, int record,
                                                         const std::string& track,
@@ -120,6 +121,7 @@ struct CardBaseline {
     std::string card;
     std::optional<double> target, val_tokens;
     std::optional<std::string> data_hash;
+    std::string source;
   };
   // the calibration of `section` (tracks.T or one of its other_cards entries)
   auto time_in = [&](const boost::json::value& section, const std::string& where, int r) -> Result<Time> {
@@ -133,13 +135,16 @@ struct CardBaseline {
     if (auto* c = detail::at_path(section, {"card"}); c && c->is_string()) model = card_model(c->as_string());
     std::optional<std::string> data_hash;
     if (auto* h = detail::at_path(section, {"data_hash"}); h && h->is_string()) data_hash = std::string(h->as_string());
+    std::string source;
+    if (auto* src = detail::at_path(section, {"source"}); src && src->is_string()) source = std::string(src->as_string());
     return Time{*t,
                 lo && *lo > 0 ? *lo : *t,
                 hi && *hi > 0 ? *hi : *t,
                 model,
                 detail::number(detail::at_path(section, {"target_val_loss"})),
                 detail::number(detail::at_path(section, {"val_tokens"})),
-                data_hash};
+                data_hash,
+                source};
   };
   // record r's main calibration, and its calibration on `card` if it has one
   auto times_of = [&](int r) -> Result<std::pair<Time, std::optional<Time>>> {
@@ -180,7 +185,8 @@ struct CardBaseline {
                       a.card == b.card ? a.card : "",
                       {a.target, b.target},
                       {a.val_tokens, b.val_tokens},
-                      {a.data_hash, b.data_hash}};
+                      {a.data_hash, b.data_hash},
+                      !a.source.empty() ? a.source : b.source};
 }
 
 // The nodes of journal.json with their validity and the value of `metric`
@@ -282,6 +288,7 @@ struct CardBaseline {
   s.baseline = *baseline;
   s.run_cards = cards;
   s.baseline_card = chosen->card;
+  s.baseline_source = chosen->source;
   s.agent_ms = agent_time(*nodes, baseline->record_ms);
   s.nodes = static_cast<int>(nodes->size());
   for (const auto& n : *nodes) s.valid_nodes += n.valid ? 1 : 0;
