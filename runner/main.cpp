@@ -41,8 +41,10 @@ void print_help() {
   std::fputs(overview.data(), stdout);
   if (!table.empty()) {
     std::puts("\nCommands:");
+    std::size_t width = 0;  // the usage column fits the longest usage
+    for (const auto& c : table) width = std::max(width, c.usage.size());
     for (const auto& c : table)
-      std::printf("  %-48.*s %.*s\n", int(c.usage.size()), c.usage.data(), int(c.summary.size()),
+      std::printf("  %-*.*s  %.*s\n", int(width), int(c.usage.size()), c.usage.data(), int(c.summary.size()),
                   c.summary.data());
   }
   std::puts("\n`speedrun COMMAND --help` describes a command's arguments.\n"

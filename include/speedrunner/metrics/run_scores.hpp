@@ -243,7 +243,7 @@ struct CardBaseline {
                       std::to_string(*record + i) + "'s baseline was measured at " + num(*base) + " (" +
                       results.string() + "), so their times are not comparable",
                   "score runs made with the task's current " + std::string(what) +
-                      ", or calibrate the records at the run's (README, \"Mini-track calibration\")");
+                      ", or calibrate the records at the run's (docs/records.md, \"Calibrating again\")");
     }
   }
   const Baseline* baseline = &chosen->baseline;
