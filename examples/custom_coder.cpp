@@ -30,7 +30,10 @@ struct ReplaceLine {
     // The runner keeps the version as the coder leaves it: write atomically.
     if (auto w = sr::workspace::write_file_atomic(request.version_dir / file, *text); !w)
       return std::unexpected(w.error());
-    return sr::code::CodeOutcome{.changed_files = {file}, .rounds = 0, .summary = "replaced one line of " + file};
+    sr::code::CodeOutcome out;
+    out.changed_files = {file};
+    out.summary = "replaced one line of " + file;
+    return out;
   }
 };
 static_assert(sr::code::Coder<ReplaceLine>);
