@@ -61,6 +61,14 @@ bool stop_runner(const fs::path& run_dir) {
 }  // namespace
 
 int cancel_command(std::span<const std::string_view> args) {
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::puts("usage: speedrun cancel RUN_DIR\n"
+              "  stops a run: its runner still working (RUN_DIR/runner.pid) gets SIGTERM first, then the\n"
+              "  run's queued and running jobs are cancelled (Slurm jobs by scancel, local process groups\n"
+              "  by SIGTERM). The journal stays consistent: `speedrun resume RUN_DIR` re-runs the\n"
+              "  cancelled nodes.");
+    return 0;
+  }
   if (args.size() != 1 || args[0].starts_with("-"))
     return error({"usage: speedrun cancel RUN_DIR", "pass the run directory a run printed at its start"});
   const fs::path run_dir(args[0]);

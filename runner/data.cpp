@@ -8,7 +8,9 @@
 #include <speedrunner/data/shard.hpp>
 #include <speedrunner/data/tokenizer.hpp>
 
+#include <array>
 #include <chrono>
+#include <initializer_list>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -21,18 +23,20 @@ namespace {
 namespace data = speedrunner::data;
 using speedrunner::ExitCode;
 
-constexpr std::string_view data_usage =
-    "Usage:\n"
+constexpr std::string_view build_usage =
     "  speedrun data build --source DIR_OR_GLOB... --out DIR --val-tokens N [--shard-tokens N]\n"
     "                      [--max-document-tokens N] [--name NAME] [--threads N] [--force] [--tokenizer DIR]\n"
     "      tokenize a corpus into NAME_val_000000.bin and NAME_train_%06d.bin (NAME: corpus;\n"
-    "      --shard-tokens: 100000000, FineWeb's; --max-document-tokens: 0, no limit)\n"
+    "      --shard-tokens: 100000000, FineWeb's; --max-document-tokens: 0, no limit)\n";
+constexpr std::string_view mini_usage =
     "  speedrun data mini [--out DIR] [--val-tokens N] [--shard-tokens N] [--max-document-tokens N]\n"
     "                     [--threads N] [--force]\n"
     "      build the mini track's corpus from Debian documentation packages (default out: data/mini,\n"
-    "      1048576 val tokens, 8388608 tokens a shard, training documents cut at 4096 tokens)\n"
+    "      1048576 val tokens, 8388608 tokens a shard, training documents cut at 4096 tokens)\n";
+constexpr std::string_view check_usage =
     "  speedrun data check DIR\n"
-    "      validate a folder of shards, print their token counts and the data's hash\n"
+    "      validate a folder of shards, print their token counts and the data's hash\n";
+constexpr std::string_view data_notes =
     "\n"
     "A source is a file, a folder (every file below it) or a quoted glob ('docs/**/*.rst').\n"
     "Dictionaries in dictd format and fortune files are split into one document per entry.\n"
@@ -41,7 +45,18 @@ constexpr std::string_view data_usage =
     "A training document longer than --max-document-tokens is cut into pieces (at a line break\n"
     "where one is near), each starting with <|endoftext|>, shuffled apart like documents.\n"
     "The data's hash covers every token, in order, and which split it is in: a task pins its\n"
-    "track's data with data.data_hash, and `speedrun report` compares it with the baselines'.\n";
+    "track's data with data.data_hash, and `speedrun report` compares it with the baselines'.\n"
+    "docs/data.md has the details.\n";
+
+void print_usage(std::FILE* to, std::initializer_list<std::string_view> parts) {
+  std::fputs("Usage:\n", to);
+  for (auto p : parts) std::fwrite(p.data(), 1, p.size(), to);
+  std::fwrite(data_notes.data(), 1, data_notes.size(), to);
+}
+
+bool asks_help(std::span<const std::string_view> args) {
+  return !args.empty() && (args[0] == "--help" || args[0] == "-h");
+}
 
 int usage_error(const std::string& what) {
   std::fprintf(stderr, "speedrun data: %s\n  fix: see `speedrun data --help`\n", what.c_str());
@@ -262,10 +277,14 @@ int data_check(std::span<const std::string_view> args) {
 
 int data_command(std::span<const std::string_view> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(data_usage.data(), args.empty() ? stderr : stdout);
+    print_usage(args.empty() ? stderr : stdout, {build_usage, mini_usage, check_usage});
     return args.empty() ? int(ExitCode::usage) : 0;
   }
   const auto rest = args.subspan(1);
+  const std::array<std::pair<std::string_view, std::string_view>, 3> usages{
+      {{"build", build_usage}, {"mini", mini_usage}, {"check", check_usage}}};
+  for (const auto& [name, usage] : usages)
+    if (args[0] == name && asks_help(rest)) return print_usage(stdout, {usage}), 0;
   if (args[0] == "build") return data_build(rest);
   if (args[0] == "mini") return data_mini(rest);
   if (args[0] == "check") return data_check(rest);

@@ -41,11 +41,14 @@ void print_help() {
   std::fputs(overview.data(), stdout);
   if (!table.empty()) {
     std::puts("\nCommands:");
+    std::size_t width = 0;  // the usage column fits the longest usage
+    for (const auto& c : table) width = std::max(width, c.usage.size());
     for (const auto& c : table)
-      std::printf("  %-48.*s %.*s\n", int(c.usage.size()), c.usage.data(), int(c.summary.size()),
+      std::printf("  %-*.*s  %.*s\n", int(width), int(c.usage.size()), c.usage.data(), int(c.summary.size()),
                   c.summary.data());
   }
-  std::puts("\nDocumentation: README.md in the source tree.");
+  std::puts("\n`speedrun COMMAND --help` describes a command's arguments.\n"
+            "Documentation: README.md and docs/index.md in the source tree.");
 }
 
 int unknown(std::string_view what) {
@@ -64,6 +67,12 @@ int main(int argc, char** argv) {
   using namespace speedrun;
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) return run_command(args);  // the default config: the offline demo
+  if (args[0] == "help" && args.size() == 2) {  // `speedrun help COMMAND` is `speedrun COMMAND --help`
+    static constexpr std::string_view help_flag[] = {"--help"};
+    for (const auto& c : subcommands())
+      if (c.name == args[1]) return c.run(std::span(help_flag));
+    return unknown(args[1]);
+  }
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();
     return 0;

@@ -111,8 +111,8 @@ int report_command(std::span<const std::string_view> args) {
                   trained.c_str(), r.baseline_card.c_str());
     else if (r.run_cards.size() == 1 && !r.baseline_card.empty() && r.run_cards.front() != r.baseline_card)
       std::printf("note: %s trained on %s, but results.json has no calibration of records %d and %d on it, so its FSR "
-                  "uses times measured on %s, which are not comparable (calibrate on %s: README, \"Mini-track "
-                  "calibration\")\n",
+                  "uses times measured on %s, which are not comparable (calibrate on %s: docs/records.md, "
+                  "\"Calibrating again\")\n",
                   r.run.c_str(), trained.c_str(), r.record, r.record + 1, r.baseline_card.c_str(), trained.c_str());
   }
   if (!baseline_cards.empty()) {

@@ -265,6 +265,15 @@ int run_command(std::span<const std::string_view> args) {
 }
 
 int resume_command(std::span<const std::string_view> args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::puts("usage: speedrun resume RUN_DIR [OVERRIDE...]\n"
+              "  continues a run that stopped (finished, killed, out of budget): finished nodes are kept,\n"
+              "  a node in flight goes on from its last finished phase. The run's saved config.json is\n"
+              "  read back; overrides may raise n_iterations, change budget.* and keys, nothing else\n"
+              "  (the finished nodes were made with the old settings).\n"
+              "  e.g. speedrun resume workspaces/collatz_20250101_120000 n_iterations=10 budget.usd=5");
+    return 0;
+  }
   if (args.empty() || args[0].starts_with("-"))
     return report("resume", sr::Error{"which run? no run directory given", "speedrun resume RUN_DIR [OVERRIDE...]"});
   const fs::path dir(args[0]);

@@ -181,7 +181,7 @@ TEST_CASE("the feedback wording can be replaced but must use only {reason}", "[a
   CHECK(model.received[1].messages[2].content.starts_with("Rejected because the answer has no fenced code block"));
 }
 
-TEST_CASE("the README's agent example runs as written", "[agent][readme]") {
+TEST_CASE("docs/library.md's agent example runs as written", "[agent][docs]") {
   using MyModel = ScriptedModel;
   MyModel model{.answers = {"```cuda\n__global__ void adamw(float* p) {}\n```"}};
   namespace sr = speedrunner;

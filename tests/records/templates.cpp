@@ -125,7 +125,7 @@ TEST_CASE("results.json holds each record's mini-track measurement and the publi
       CHECK(fs::exists(source_root() / std::string(run.at("log").as_string())));
     }
     // calibrations on other GPU models (calibration-results --other-card): same target, their own logs;
-    // no promise of order there (on one H100 record 5 is not faster than record 4, README)
+    // no promise of order there (on one H100 record 5 is not faster than record 4, docs/records.md)
     if (const auto* others = mini.as_object().if_contains("other_cards")) {
       for (const auto& o : others->as_array()) {
         INFO(o.at("card").as_string());

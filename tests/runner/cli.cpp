@@ -4,6 +4,11 @@
 #include "catch.hpp"
 #include "support.hpp"
 
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
 using speedrunner::testing::run_shell;
 using speedrunner::testing::speedrun_exe;
 
@@ -25,4 +30,60 @@ TEST_CASE("an unknown command is a usage error that points at --help", "[runner]
   CHECK(r.status == 2);
   CHECK(r.output.find("unknown command or option '--frobnicate'") != std::string::npos);
   CHECK(r.output.find("speedrun --help") != std::string::npos);
+}
+
+namespace {
+// The command names of `speedrun --help`'s "Commands:" table, in its order.
+std::vector<std::string> listed_commands() {
+  auto r = run_shell(speedrun_exe() + " --help");
+  std::vector<std::string> names;
+  const auto table = r.output.find("\nCommands:\n");
+  if (table == std::string::npos) return names;
+  std::istringstream lines(r.output.substr(table + 11));
+  for (std::string line; std::getline(lines, line) && line.starts_with("  ");)
+    names.push_back(line.substr(2, line.find(' ', 2) - 2));
+  return names;
+}
+}  // namespace
+
+TEST_CASE("speedrun --help lists every subcommand on one line with what it does", "[runner][cli]") {
+  const auto names = listed_commands();
+  for (const char* expected : {"resume", "cancel", "data", "report"}) {
+    INFO(expected);
+    CHECK(std::find(names.begin(), names.end(), expected) != names.end());
+  }
+  auto r = run_shell(speedrun_exe() + " --help");
+  for (const auto& name : names) {  // each line: usage, then a summary after the padding
+    const auto at = r.output.find("\n  " + name + " ");
+    REQUIRE(at != std::string::npos);
+    const auto line = r.output.substr(at + 1, r.output.find('\n', at + 1) - at - 1);
+    INFO(line);
+    const auto gap = line.find("  ", 2);  // the usage, two spaces or more, the summary
+    REQUIRE(gap != std::string::npos);
+    CHECK(line.find_first_not_of(' ', gap) != std::string::npos);
+  }
+}
+
+TEST_CASE("every subcommand, and each data command, answers --help with its usage and exits 0", "[runner][cli]") {
+  auto commands = listed_commands();
+  REQUIRE(commands.size() >= 4);
+  for (const char* sub : {"data build", "data mini", "data check"}) commands.emplace_back(sub);
+  for (const auto& command : commands) {
+    for (const char* flag : {" --help", " -h"}) {
+      auto r = run_shell(speedrun_exe() + " " + command + flag);
+      INFO(command << flag << "\n" << r.output);
+      CHECK(r.status == 0);
+      CHECK(r.output.find("sage:") != std::string::npos);  // "usage:" or "Usage:"
+      CHECK(r.output.find("speedrun " + command) != std::string::npos);
+    }
+  }
+  SECTION("`speedrun help COMMAND` is the same text") {
+    CHECK(run_shell(speedrun_exe() + " help resume").output == run_shell(speedrun_exe() + " resume --help").output);
+    CHECK(run_shell(speedrun_exe() + " help nosuch").status == 2);
+  }
+  SECTION("a data command's help names only its own options") {
+    auto r = run_shell(speedrun_exe() + " data check --help");
+    CHECK(r.output.find("data check DIR") != std::string::npos);
+    CHECK(r.output.find("data build") == std::string::npos);
+  }
 }

@@ -255,7 +255,7 @@ struct CardBaseline {
                       std::to_string(*record + i) + "'s baseline was measured at " + num(*base) + " (" +
                       results.string() + "), so their times are not comparable",
                   "score runs made with the task's current " + std::string(what) +
-                      ", or calibrate the records at the run's (README, \"Mini-track calibration\")");
+                      ", or calibrate the records at the run's (docs/records.md, \"Calibrating again\")");
     }
   }
   // A run on a track whose data is pinned (task.data.data_hash) compares only with
