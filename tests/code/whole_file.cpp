@@ -26,10 +26,11 @@ TEST_CASE("whole files parse with their paths, fences of any length", "[code][wh
   CHECK((*edits)[1].replace == "# T\n```sh\nrun\n```\n");
 }
 
-TEST_CASE("whole-file answers without a path or a closing fence are refused", "[code][whole_file]") {
+TEST_CASE("whole-file answers without a closing fence are refused; without a path they name no file", "[code][whole_file]") {
+  // apply_edits gives an unnamed block the only entry file, or refuses it (tests/code/replies.cpp).
   auto no_path = WholeFile{}.parse("Here is the code:\n```python\nx = 1\n```\n");
-  REQUIRE_FALSE(no_path.has_value());
-  CHECK(no_path.error().what == "the fenced block at line 2 has no file path above it");
+  REQUIRE(no_path.has_value());
+  CHECK((*no_path)[0] == Edit{"", "", "x = 1\n", Edit::Kind::whole_file});
   auto open = WholeFile{}.parse("a.py\n```\nx = 1\n");
   REQUIRE_FALSE(open.has_value());
   CHECK(open.error().what == "the fenced block for a.py (line 2) is never closed");

@@ -119,7 +119,7 @@ TEST_CASE("Anthropic without streaming over HTTPS reads text blocks only", "[llm
   REQUIRE(r);
   CHECK(r->text == "Answer.");
   CHECK(r->finish == FinishReason::length);
-  CHECK(r->usage == Usage{15, 4, 0});
+  CHECK(r->usage == Usage{15, 4, 0, 5, 0});  // the 5 cache-write tokens are counted apart
   auto body = json::parse(server.last().body).as_object();
   CHECK(body.at("max_tokens").as_int64() == 1000);
   CHECK(body.at("temperature").as_double() == 0.7);
@@ -187,4 +187,79 @@ TEST_CASE("Anthropic context overflow is a context-length error; thinking must l
   auto tight = AnthropicMessages(cfg, secret).complete(question());
   REQUIRE_FALSE(tight);
   CHECK(tight.error().what.find("leaves nothing after the thinking budget of 16384 tokens") != std::string::npos);
+}
+
+// ---- real traffic (issue 27): prompt-cache writes and reads priced apart.
+
+TEST_CASE("Anthropic cache writes cost the cache-write price, cache reads theirs", "[llm][anthropic][replies]") {
+  TestServer server;
+  int calls = 0;
+  server.server().Post("/v1/messages", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_header("request-id", "req_011CWrite");
+    res.set_header("anthropic-organization-id", "0f5c-test");
+    const int n = calls++;
+    if (n == 0) {  // the first call writes the cached prefix (five minutes)
+      res.set_content(R"({"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-20250514",
+        "content":[{"type":"text","text":"Cache the system prompt."}],"stop_reason":"end_turn","stop_sequence":null,
+        "usage":{"input_tokens":50,"cache_creation_input_tokens":2000,"cache_read_input_tokens":0,
+                 "cache_creation":{"ephemeral_5m_input_tokens":2000,"ephemeral_1h_input_tokens":0},
+                 "output_tokens":300,"service_tier":"standard"}})",
+                      "application/json");
+    } else if (n == 1) {  // the next one reads it
+      res.set_content(R"({"id":"msg_02","type":"message","role":"assistant","model":"claude-sonnet-4-20250514",
+        "content":[{"type":"text","text":"Read from cache."}],"stop_reason":"end_turn","stop_sequence":null,
+        "usage":{"input_tokens":60,"cache_creation_input_tokens":0,"cache_read_input_tokens":2000,
+                 "cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},
+                 "output_tokens":250,"service_tier":"standard"}})",
+                      "application/json");
+    } else {  // streamed, writing part for five minutes and part for an hour
+      speedrunner::testing::stream_sse(
+          res,
+          {event("message_start",
+                 R"({"type":"message_start","message":{"id":"msg_03","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-20250514","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":1500,"cache_read_input_tokens":400,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":500},"output_tokens":1,"service_tier":"standard"}}})"),
+           event("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"),
+           event("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Both."}})"),
+           event("content_block_stop", R"({"type":"content_block_stop","index":0})"),
+           event("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":40}})"),
+           event("message_stop", R"({"type":"message_stop"})")});
+    }
+  });
+  server.start();
+  auto cfg = config_for(server);
+  cfg.stream = false;
+  cfg.price = {3.0, 15.0, 0.30, std::nullopt, std::nullopt};  // writes default to 1.25x and 2x input
+
+  auto write = AnthropicMessages(cfg, secret).complete(question());
+  REQUIRE(write);
+  CHECK(write->usage.input_tokens == 2050);
+  CHECK(write->usage.cache_write_tokens == 2000);
+  CHECK(write->usage.cached_tokens == 0);
+  CHECK(write->cost_usd == Approx((50 * 3.0 + 2000 * 3.75 + 300 * 15.0) / 1e6));
+
+  auto read = AnthropicMessages(cfg, secret).complete(question());
+  REQUIRE(read);
+  CHECK(read->usage.cached_tokens == 2000);
+  CHECK(read->usage.cache_write_tokens == 0);
+  CHECK(read->cost_usd == Approx((60 * 3.0 + 2000 * 0.30 + 250 * 15.0) / 1e6));
+
+  // The config's own prices win (here a made-up table, to tell them from the defaults).
+  cfg.stream = true;
+  cfg.price = {3.0, 15.0, 0.30, 4.0, 7.0};
+  auto both = AnthropicMessages(cfg, secret).complete(question());
+  REQUIRE(both);
+  CHECK(both->text == "Both.");
+  CHECK(both->usage == Usage{1910, 40, 400, 1500, 500});
+  CHECK(both->cost_usd == Approx((10 * 3.0 + 400 * 0.30 + 1000 * 4.0 + 500 * 7.0 + 40 * 15.0) / 1e6));
+}
+
+TEST_CASE("model configs read cache-write prices, and refuse negative ones", "[llm][anthropic][config]") {
+  auto good = model_config_from_json(json::parse(
+      R"({"provider":"anthropic","name":"claude-sonnet-4-20250514","price":{"input":3,"output":15,"cached":0.3,"cache_write":3.75,"cache_write_1h":6}})"));
+  REQUIRE(good);
+  CHECK(good->price.cache_write == 3.75);
+  CHECK(good->price.cache_write_1h == 6.0);
+  auto bad = model_config_from_json(json::parse(
+      R"({"provider":"anthropic","name":"claude-sonnet-4-20250514","price":{"input":3,"output":15,"cache_write":-1}})"));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().what.find("prices must not be negative") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 // Tests for include/speedrunner/llm/gemini.hpp against a local server that
 // speaks generateContent and streamGenerateContent?alt=sse.
 #include <speedrunner/llm/gemini.hpp>
+#include <speedrunner/llm/retry.hpp>
 
 #include <boost/json.hpp>
 
@@ -120,4 +121,81 @@ TEST_CASE("Gemini generateContent over HTTPS, and its errors", "[llm][gemini]") 
   CHECK(missing.error().kind == "not_found");
   CHECK(missing.error().what.find("\"gemini-1.0-ultra\" (404)") != std::string::npos);
   CHECK(missing.error().fix.find("config/model/gemini_2_5_pro.json") != std::string::npos);
+}
+
+// ---- real traffic (issue 27): a 429 whose body carries google.rpc.RetryInfo,
+// and the 400 Gemini answers for a bad key, replayed as the API sends them.
+
+TEST_CASE("Gemini's RetryInfo.retryDelay is waited like Retry-After", "[llm][gemini][replies]") {
+  TestServer server;
+  int calls = 0;
+  server.server().Post(R"(/v1beta/models/([^/]+))", [&](const httplib::Request&, httplib::Response& res) {
+    if (calls++ == 0) {
+      res.status = 429;
+      res.set_header("x-gemini-service-tier", "free");
+      res.set_content(R"({
+  "error": {
+    "code": 429,
+    "message": "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+    "status": "RESOURCE_EXHAUSTED",
+    "details": [
+      {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+       "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                       "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                       "quotaDimensions": {"location": "global", "model": "gemini-2.5-pro"}, "quotaValue": "5"}]},
+      {"@type": "type.googleapis.com/google.rpc.Help",
+       "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+      {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34s"}
+    ]
+  }
+})",
+                      "application/json; charset=UTF-8");
+      return;
+    }
+    speedrunner::testing::stream_sse(
+        res, {R"(data: {"candidates": [{"content": {"parts": [{"text": "Try Muon."}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 40,"candidatesTokenCount": 4,"totalTokenCount": 44},"modelVersion": "gemini-2.5-pro"})"
+              "\r\n\r\n"});
+  });
+  server.start();
+  std::vector<std::chrono::milliseconds> waits;
+  auto r = Retrying<GeminiGenerate>(GeminiGenerate(config_for(server, "gemini-2.5-pro"), secret), ExponentialBackoff{},
+                                    [&](std::chrono::milliseconds d) { waits.push_back(d); })
+               .complete(question());
+  REQUIRE(r);
+  CHECK(r->text == "Try Muon.");
+  CHECK(calls == 2);
+  CHECK(waits == std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(34000)});
+}
+
+TEST_CASE("Gemini's 400 API_KEY_INVALID is an authentication error naming the key's variable",
+          "[llm][gemini][replies]") {
+  TestServer server;
+  server.server().Post(R"(/v1beta/models/([^/]+))", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 400;
+    res.set_content(R"({
+  "error": {
+    "code": 400,
+    "message": "API key not valid. Please pass a valid API key.",
+    "status": "INVALID_ARGUMENT",
+    "details": [
+      {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+       "metadata": {"service": "generativelanguage.googleapis.com"}},
+      {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+       "message": "API key not valid. Please pass a valid API key."}
+    ]
+  }
+})",
+                    "application/json; charset=UTF-8");
+  });
+  server.start();
+  int calls_before = static_cast<int>(server.count());
+  auto r = Retrying<GeminiGenerate>(GeminiGenerate(config_for(server, "gemini-2.5-pro"), secret)).complete(question());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == "auth");
+  CHECK(r.error().code == speedrunner::ExitCode::usage);
+  CHECK(r.error().what.starts_with("GEMINI_API_KEY was rejected (400 API_KEY_INVALID) by Gemini"));
+  CHECK(r.error().what.find("API key not valid") != std::string::npos);
+  CHECK(r.error().fix.find("check that GEMINI_API_KEY holds a valid Gemini API key") != std::string::npos);
+  CHECK_FALSE(r.error().retryable);
+  CHECK(static_cast<int>(server.count()) == calls_before + 1);
 }

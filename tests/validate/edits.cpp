@@ -65,3 +65,15 @@ TEST_CASE("edits outside the editable files are refused by name", "[validate][ed
 TEST_CASE("any edit format of the coder plugs in", "[validate][edits]") {
   STATIC_REQUIRE(validate::Validator<validate::Edits<speedrunner::code::WholeFile>>);
 }
+
+TEST_CASE("a whole file without a path is for the only editable file, else rejected", "[validate][edits]") {
+  const std::string unnamed = "Here it is:\n```python\nlr = 0.03\n```\n";
+  validate::Edits<speedrunner::code::WholeFile> one{.format = {}, .editable = {"train.py"}};
+  auto r = one(unnamed);
+  REQUIRE(r.has_value());
+  CHECK((*r)[0].path == "train.py");
+  validate::Edits<speedrunner::code::WholeFile> two{.format = {}, .editable = {"train.py", "model.py"}};
+  auto bad = two(unnamed);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().what.find("edit 1 names no file") != std::string::npos);
+}

@@ -122,6 +122,7 @@ class AiderCoder {
                   "create the version (copy its parent) before asking the coder", ExitCode::failure);
     ApplyOptions apply;
     apply.match = options_.match;
+    apply.entry_files = request.files;
     for (const auto& ro : request.read_only) apply.read_only.push_back({ro});
     apply.read_only.push_back({std::string(coder_history_file), "it is the coder's transcript"});
     apply.read_only.push_back({std::string(coder_readable_file), "it is the coder's transcript"});

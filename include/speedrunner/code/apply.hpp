@@ -27,6 +27,9 @@ struct ApplyOptions {
     std::string reason = "it is one of the task's read-only files";
   };
   std::vector<Protected> read_only;
+  // The files the model was asked to edit: an edit that names no file (a
+  // whole-file block without a path line) is for the only one of them.
+  std::vector<std::string> entry_files;
 };
 
 enum class BlockStatus { applied, already_applied, failed };
@@ -39,6 +42,7 @@ struct BlockReport {
   std::optional<MatchKind> how;  // applied: which rung matched
   std::string reason;            // failed: why, in a sentence for the model
   std::optional<Closest> closest;
+  std::string note;              // a path taken to mean another file, and why
 };
 
 struct ApplyReport {
@@ -88,17 +92,53 @@ inline std::string line_span(std::size_t first, std::size_t count) {
   std::map<std::filesystem::path, FileState> files;
   std::vector<std::filesystem::path> order;
 
+  std::optional<std::vector<std::string>> listing;  // the version's files, read when a path needs guessing
   for (std::size_t i = 0; i < edits.size(); ++i) {
-    const Edit& edit = edits[i];
-    BlockReport block{i, edit, BlockStatus::failed, std::nullopt, {}, std::nullopt};
+    BlockReport block{i, edits[i], BlockStatus::failed, std::nullopt, {}, std::nullopt, {}};
+    const Edit& edit = block.edit;  // its path may be corrected below
     auto refuse = [&](std::string why) {
       block.reason = std::move(why);
       report.blocks.push_back(std::move(block));
     };
+    if (edit.path.empty()) {
+      if (options.entry_files.size() != 1) {
+        std::string names;
+        for (const auto& f : options.entry_files) names += (names.empty() ? "" : ", ") + f;
+        refuse("the block names no file" + (names.empty() ? std::string() : " (the files to edit are " + names + ")") +
+               ". Put the file's path alone on the line before its opening fence.");
+        continue;
+      }
+      block.edit.path = options.entry_files.front();
+      block.note = "the block names no file; taken to be " + edit.path + ", the only file to edit";
+    }
     auto where = resolve_inside(root, edit.path);
     if (!where) {
       refuse(where.error().what + ".");
       continue;
+    }
+    // A path that names no file but plainly means one of the version's files.
+    if (std::error_code missing; !files.contains(where->absolute) && !std::filesystem::exists(where->absolute, missing)) {
+      if (!listing) listing = list_version_files(root);
+      const bool creating = edit.kind == Edit::Kind::whole_file || edit.search.empty();
+      auto guess = guess_path(edit.path, *listing, creating, std::filesystem::is_directory(where->absolute.parent_path(), missing));
+      if (guess.candidates.size() > 1) {
+        std::string names;
+        for (std::size_t k = 0; k < guess.candidates.size() && k < 6; ++k)
+          names += (k == 0 ? "" : ", ") + guess.candidates[k];
+        if (guess.candidates.size() > 6) names += ", ...";
+        refuse(edit.path + " does not exist, and it could mean any of " + names +
+               ". Name the file by its exact path as it was shown.");
+        continue;
+      }
+      if (guess.candidates.size() == 1) {
+        block.note = edit.path + " does not exist; taken to mean " + guess.candidates.front() + " (" + guess.how + ")";
+        block.edit.path = guess.candidates.front();
+        where = resolve_inside(root, edit.path);
+        if (!where) {
+          refuse(where.error().what + ".");
+          continue;
+        }
+      }
     }
     const ApplyOptions::Protected* guard = nullptr;
     for (const auto& p : options.read_only) {

@@ -205,14 +205,11 @@ inline Ranked rank_windows(const std::vector<std::string>& file, const std::vect
 
 }  // namespace detail
 
-// Replaces the first match of `search` in `content` (LF texts) with `replace`,
-// climbing the ladder; says why when no rung matches. An empty `search`
-// matches only an empty content. The content's missing final newline is kept.
-[[nodiscard]] inline std::expected<Replaced, MatchFailure> replace_first(std::string_view content,
-                                                                       std::string_view search,
-                                                                       std::string_view replace,
-                                                                       const MatchOptions& options = {}) {
-  using namespace detail;
+namespace detail {
+[[nodiscard]] inline std::expected<Replaced, MatchFailure> replace_first_once(std::string_view content,
+                                                                            std::string_view search,
+                                                                            std::string_view replace,
+                                                                            const MatchOptions& options) {
   Lines file(content);
   const std::vector<std::string> s = split_lines(search);
   const std::vector<std::string> r = split_lines(replace);
@@ -284,6 +281,50 @@ inline Ranked rank_windows(const std::vector<std::string>& file, const std::vect
     miss.closest = Closest{*ranked.best, join_lines(near), ranked.best_sim};
   }
   return std::unexpected(std::move(miss));
+}
+
+// Leading blank lines of a text, counted.
+inline std::size_t leading_blank_lines(std::string_view text) {
+  std::size_t n = 0, pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    if (!is_blank(line) || nl == std::string_view::npos) break;
+    ++n;
+    pos = nl + 1;
+  }
+  return n;
+}
+
+inline std::string_view drop_lines(std::string_view text, std::size_t n) {
+  for (; n > 0 && !text.empty(); --n) {
+    std::size_t nl = text.find('\n');
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+  }
+  return text;
+}
+}  // namespace detail
+
+// Replaces the first match of `search` in `content` (LF texts) with `replace`,
+// climbing the ladder; says why when no rung matches. An empty `search`
+// matches only an empty content. The content's missing final newline is kept.
+// A SEARCH that starts with blank lines the file lacks there is tried again
+// without them (as Aider does); the REPLACE loses as many leading blank lines.
+[[nodiscard]] inline std::expected<Replaced, MatchFailure> replace_first(std::string_view content,
+                                                                       std::string_view search,
+                                                                       std::string_view replace,
+                                                                       const MatchOptions& options = {}) {
+  using namespace detail;
+  const std::size_t blank = leading_blank_lines(search);
+  const std::string_view trimmed = drop_lines(search, blank);
+  if (blank == 0 || trimmed.empty()) return replace_first_once(content, search, replace, options);
+  // Without fuzzy first: a fuzzy match of the blank line would swallow the line above.
+  MatchOptions strict = options;
+  strict.fuzzy_threshold = 2.0;
+  auto first = replace_first_once(content, search, replace, strict);
+  if (first || first.error().why == Miss::already_applied) return first;
+  return replace_first_once(content, trimmed, drop_lines(replace, std::min(blank, leading_blank_lines(replace))),
+                            options);
 }
 
 }  // namespace speedrunner::code

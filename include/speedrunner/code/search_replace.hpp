@@ -68,10 +68,6 @@ inline bool replace_marker(std::string_view l) { return marker_line(l, '>', "REP
 inline bool any_marker(std::string_view l) {
   return search_marker(l) || divider_marker(l) || replace_marker(l);
 }
-inline bool fence_line(std::string_view l) {
-  l = trim(l);
-  return l.starts_with("```") || l.starts_with("~~~");
-}
 
 // A line that names a file: "train.py", "`src/a b.py`", "# train.py", "**train.py**:".
 // Prose ("Here is the change:") is refused by the no-whitespace rule unless quoted.
@@ -83,7 +79,9 @@ inline std::optional<std::string> path_from_line(std::string_view line) {
   while (!s.empty() && s.back() == '*') s = rtrim(s.substr(0, s.size() - 1));
   bool quoted = s.size() >= 2 && s.front() == '`' && s.back() == '`';
   if (quoted) s = trim(s.substr(1, s.size() - 2));
-  if (s.empty() || s.size() > 255 || s.starts_with("```")) return std::nullopt;
+  if (s.empty() || s.size() > 255 || fence_line(s)) return std::nullopt;
+  // "..." (or "…") between blocks stands for "the same file, further on", never a file.
+  if (s.find_first_not_of('.') == std::string_view::npos || s == "\u2026") return std::nullopt;
   if (!quoted) {
     for (char c : s)
       if (is_space(c)) return std::nullopt;
@@ -91,12 +89,47 @@ inline std::optional<std::string> path_from_line(std::string_view line) {
   return std::string(s);
 }
 
+inline std::string_view base_name(std::string_view path) {
+  auto slash = path.find_last_of("/\\");
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// A part the model wrapped in a fence of its own (```python ... ```), perhaps
+// after a line naming the file: the text inside; nullopt when not wrapped.
+// An empty `path` accepts any file name on that line and reports it in `named_out`;
+// `need_language` asks for a language on the inner fence (```python), so that a
+// file that is one bare fenced block is left as it is.
+inline std::optional<std::string> unwrap_fenced(std::string_view text, std::string_view path,
+                                                std::string* named_out = nullptr, bool need_language = false) {
+  const std::vector<std::string> lines = split_lines(text);
+  std::size_t b = 0, e = lines.size();
+  while (b < e && is_blank(lines[b])) ++b;
+  while (e > b && is_blank(lines[e - 1])) --e;
+  std::string named_here;
+  if (b + 1 < e && opening_fence(lines[b + 1]) && !opening_fence(lines[b])) {
+    auto named = path_from_line(lines[b]);
+    if (named && (path.empty() || *named == path || base_name(*named) == base_name(path))) {
+      named_here = *named;
+      ++b;
+    }
+  }
+  if (e < b + 2) return std::nullopt;
+  auto fence = opening_fence(lines[b]);
+  if (!fence || !fence->closed_by(lines[e - 1]) || (need_language && fence->info.empty())) return std::nullopt;
+  for (std::size_t k = b + 1; k + 1 < e; ++k)
+    if (fence->closed_by(lines[k])) return std::nullopt;  // two fenced pieces, not one wrapped part
+  if (named_out != nullptr) *named_out = named_here;
+  return join_lines(std::vector<std::string>(lines.begin() + static_cast<std::ptrdiff_t>(b + 1),
+                                             lines.begin() + static_cast<std::ptrdiff_t>(e - 1)));
+}
+
 inline std::string line_ref(std::size_t index) { return "line " + std::to_string(index + 1); }
 
 }  // namespace detail
 
 // The SEARCH/REPLACE format. parse() accepts the path before the fence or as
-// the fence's first line, and a block without a path reuses the previous one.
+// the fence's first line, and a block without a path (or after a `...` line)
+// reuses the previous one. Fences may be ```, ~~~, longer runs or <source> tags.
 struct SearchReplace {
   static constexpr std::string_view name = "diff";
 
@@ -148,8 +181,10 @@ struct SearchReplace {
         return fail(block + " for " + *path + " is cut off: no `=======` line follows the SEARCH part",
                     fix_layout);
       ++i;
-      while (i < lines.size() && !replace_marker(lines[i])) {
-        if (search_marker(lines[i]) || divider_marker(lines[i]))
+      // As Aider does, a second `=======` also ends the REPLACE part; a
+      // `>>>>>>> REPLACE` right after it belongs to the same block.
+      while (i < lines.size() && !replace_marker(lines[i]) && !divider_marker(lines[i])) {
+        if (search_marker(lines[i]))
           return fail(block + " for " + *path + " has no `>>>>>>> REPLACE` line before " + line_ref(i),
                       fix_layout);
         edit.replace += lines[i] + '\n';
@@ -157,7 +192,15 @@ struct SearchReplace {
       }
       if (i == lines.size())
         return fail(block + " for " + *path + " is cut off: no `>>>>>>> REPLACE` line ends it", fix_layout);
+      if (divider_marker(lines[i])) {
+        std::size_t next = i + 1;
+        while (next < lines.size() && is_blank(lines[next])) ++next;
+        if (next < lines.size() && replace_marker(lines[next])) i = next;
+      }
       ++i;
+      // A REPLACE part in a fence of its own (the SEARCH part not) is unwrapped.
+      if (!unwrap_fenced(edit.search, *path))
+        if (auto inner = unwrap_fenced(edit.replace, *path)) edit.replace = std::move(*inner);
       previous_path = *path;
       edits.push_back(std::move(edit));
     }

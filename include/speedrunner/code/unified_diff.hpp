@@ -82,6 +82,8 @@ struct UnifiedDiff {
         std::size_t trailing_blank = 0;  // lines left empty at the hunk's end: spacing, not context
         for (; i < lines.size() && !lines[i].starts_with("@@") && !file_header(i); ++i) {
           const std::string& l = lines[i];
+          // The fence or prose after the diff ends the hunk (and blank lines before it are spacing).
+          if (!l.empty() && l[0] != ' ' && l[0] != '-' && l[0] != '+' && l[0] != '\\') break;
           trailing_blank = l.empty() ? trailing_blank + 1 : 0;
           if (l.empty()) {
             edit.search += "\n";
@@ -95,10 +97,8 @@ struct UnifiedDiff {
           } else if (l[0] == '+') {
             edit.replace += l.substr(1) + "\n";
             changes = true;
-          } else if (l[0] == '\\') {
-            continue;  // "\ No newline at end of file"
           } else {
-            break;  // the fence or prose after the diff
+            continue;  // "\ No newline at end of file"
           }
         }
         edit.search.resize(edit.search.size() - trailing_blank);

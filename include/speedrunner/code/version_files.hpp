@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,92 @@ struct FileText {
   std::ostringstream buf;
   buf << in.rdbuf();
   return FileText{true, std::move(buf).str()};
+}
+
+// The version's regular files, relative and '/'-separated, sorted; hidden
+// entries and folders reached through symbolic links are skipped, and the
+// listing stops at `limit` files. Used to recognise a path a model misspelled.
+[[nodiscard]] inline std::vector<std::string> list_version_files(const fs::path& root, std::size_t limit = 20000) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end && out.size() < limit; it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (p.filename().string().starts_with(".")) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink(ec) && it->is_directory(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec)) out.push_back(p.lexically_relative(root).generic_string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What a path that names no file most likely means among the version's files.
+struct PathGuess {
+  std::vector<std::string> candidates;  // one: take it; several: ambiguous
+  std::string how;                      // "spelling", "base name" or "near spelling"
+};
+
+namespace detail {
+// '\' -> '/', no "./", lower case, '-' -> '_': the spellings models mix up.
+inline std::string loose_path(std::string_view p) {
+  std::string out;
+  for (char c : p) {
+    if (c == '\\') c = '/';
+    if (c == '-') c = '_';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  while (out.starts_with("./")) out.erase(0, 2);
+  return out;
+}
+inline std::string_view last_part(std::string_view p) {
+  auto slash = p.rfind('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+}  // namespace detail
+
+// Tries, in order: the same path spelled loosely (backslashes, case, `-` for
+// `_`); the same base name (`path/to/x.cu` for `x.cu`), preferring files whose
+// whole path ends the wanted one; a base name within two typos. A file being
+// created (`creating`) is matched only by spelling, or by base name when the
+// folder it names does not exist: a new file beside an old one of the same
+// name is what it says.
+[[nodiscard]] inline PathGuess guess_path(std::string_view wanted, const std::vector<std::string>& files,
+                                          bool creating, bool folder_exists) {
+  using detail::last_part;
+  const std::string want = detail::loose_path(wanted);
+  const std::string_view want_base = last_part(want);
+  PathGuess g;
+  for (const auto& f : files)
+    if (detail::loose_path(f) == want) g.candidates.push_back(f);
+  if (!g.candidates.empty()) return g.how = "spelling", g;
+  if (creating && folder_exists) return g;
+  for (const auto& f : files)
+    if (last_part(detail::loose_path(f)) == want_base) g.candidates.push_back(f);
+  if (g.candidates.size() > 1) {
+    std::vector<std::string> suffix;
+    for (const auto& f : g.candidates) {
+      const std::string lf = detail::loose_path(f);
+      if (want.ends_with(lf) && (want.size() == lf.size() || want[want.size() - lf.size() - 1] == '/'))
+        suffix.push_back(f);
+    }
+    if (suffix.size() == 1) g.candidates = std::move(suffix);
+  }
+  if (!g.candidates.empty()) return g.how = "base name", g;
+  if (creating || want_base.size() < 5) return g;
+  std::size_t best = 3;
+  for (const auto& f : files) {
+    const std::size_t d = detail::edit_distance(last_part(detail::loose_path(f)), want_base);
+    if (d < best) best = d, g.candidates.clear();
+    if (d == best) g.candidates.push_back(f);
+  }
+  if (!g.candidates.empty()) g.how = "near spelling";
+  return g;
 }
 
 // No write permission bit at all: the task or the user marked it read-only.

@@ -43,8 +43,30 @@ inline std::size_t fence_ticks(std::string_view line) {
   while (n < line.size() && line[n] == '`') ++n;
   return n >= 3 ? n : 0;
 }
+
+// The last `name` in backticks on a prose line that looks like a file
+// ("Here is the updated `train.py`:"), or nothing.
+inline std::optional<std::string> backticked_path(std::string_view line) {
+  std::optional<std::string> found;
+  for (std::size_t open = line.find('`'); open != std::string_view::npos;) {
+    std::size_t close = line.find('`', open + 1);
+    if (close == std::string_view::npos) break;
+    std::string_view name = line.substr(open + 1, close - open - 1);
+    bool plain = !name.empty() && name.find_first_of(" \t") == std::string_view::npos;
+    if (plain && name.find_first_of("./") != std::string_view::npos && name.find_first_not_of('.') != std::string_view::npos)
+      found = std::string(name);
+    open = line.find('`', close + 1);
+  }
+  return found;
+}
 }  // namespace detail
 
+// The whole-file format. A fence may be ```, ~~~, a longer run or a <source>
+// tag; a body wrapped in a fence of its own is unwrapped. A block with no
+// path line takes the file named in backticks in the prose just above it;
+// failing that its path stays empty and apply_edits() gives it the only
+// editable file (ApplyOptions::entry_files) or refuses it. When some blocks
+// name their file, blocks that name none are taken as snippets and skipped.
 struct WholeFile {
   static constexpr std::string_view name = "whole";
 
@@ -55,30 +77,52 @@ struct WholeFile {
     const std::vector<std::string> lines = split_lines(to_lf(answer));
     std::vector<Edit> edits;
     const std::string fix = "write each changed file as its path alone on a line, then ```, the whole content, then ```";
+    bool any_named = false;
     for (std::size_t i = 0; i < lines.size(); ++i) {
-      const std::size_t ticks = fence_ticks(lines[i]);
-      if (ticks == 0) continue;
+      const auto fence = opening_fence(lines[i]);
+      if (!fence) continue;
       std::optional<std::string> path;
       for (std::size_t back = 1; back <= 2 && back <= i; ++back) {
         if (is_blank(lines[i - back])) continue;
         path = path_from_line(lines[i - back]);
+        if (!path) path = backticked_path(lines[i - back]);
         break;
       }
-      if (!path)
-        return fail("the fenced block at line " + std::to_string(i + 1) + " has no file path above it",
-                    "put the file's path alone on the line before its fence, and show no code other than whole files");
-      Edit edit{.path = *path, .search = {}, .replace = {}, .kind = Edit::Kind::whole_file};
+      Edit edit{.path = path.value_or(""), .search = {}, .replace = {}, .kind = Edit::Kind::whole_file};
+      // A body that opens a fence of its own (```python after ```) is closed twice.
+      std::size_t first = i + 1;
+      if (first + 1 < lines.size() && !opening_fence(lines[first]) && path_from_line(lines[first]) &&
+          opening_fence(lines[first + 1]))
+        ++first;
+      const auto inner = first < lines.size() ? opening_fence(lines[first]) : std::nullopt;
+      const bool nested = inner && !inner->info.empty() && inner->mark == fence->mark;
       std::size_t j = i + 1;
       for (; j < lines.size(); ++j) {
-        std::string_view l = rtrim(lines[j]);
-        if (fence_ticks(l) == ticks && l.size() == ticks) break;
+        if (fence->closed_by(lines[j])) break;
         edit.replace += lines[j] + '\n';
       }
       if (j == lines.size())
-        return fail("the fenced block for " + *path + " (line " + std::to_string(i + 1) + ") is never closed", fix);
+        return fail("the fenced block for " + (edit.path.empty() ? std::string("an unnamed file") : edit.path) +
+                        " (line " + std::to_string(i + 1) + ") is never closed",
+                    fix);
+      if (nested) {
+        std::size_t k = j + 1;
+        while (k < lines.size() && is_blank(lines[k])) ++k;
+        if (k < lines.size() && fence->closed_by(lines[k])) {
+          edit.replace += lines[j] + '\n';
+          j = k;
+        }
+      }
+      std::string named;
+      if (auto body = unwrap_fenced(edit.replace, edit.path, &named, /*need_language=*/true)) {
+        edit.replace = std::move(*body);
+        if (edit.path.empty()) edit.path = named;
+      }
+      any_named = any_named || !edit.path.empty();
       edits.push_back(std::move(edit));
       i = j;
     }
+    if (any_named) std::erase_if(edits, [](const Edit& e) { return e.path.empty(); });
     if (edits.empty()) return fail("the answer holds no file", fix);
     return edits;
   }

@@ -16,13 +16,17 @@ inline FinishReason anthropic_finish(std::string_view f) {
   return FinishReason::other;
 }
 
-// input_tokens counts only uncached input; cache reads and writes come apart.
+// input_tokens counts only uncached input; cache reads and writes come apart,
+// and cache_creation splits the writes into five-minute and one-hour ones.
 inline void anthropic_usage(const json::value& u, Usage& out) {
   if (!u.is_object()) return;
   if (u.get_object().contains("input_tokens") || u.get_object().contains("cache_read_input_tokens")) {
     std::int64_t read = int_or(at_path(u, {"cache_read_input_tokens"}));
-    out.input_tokens = int_or(at_path(u, {"input_tokens"})) + int_or(at_path(u, {"cache_creation_input_tokens"})) + read;
+    std::int64_t written = int_or(at_path(u, {"cache_creation_input_tokens"}));
+    out.input_tokens = int_or(at_path(u, {"input_tokens"})) + written + read;
     out.cached_tokens = read;
+    out.cache_write_tokens = written;
+    out.cache_write_1h_tokens = std::min(written, int_or(at_path(u, {"cache_creation", "ephemeral_1h_input_tokens"})));
   }
   if (const auto* o = at_path(u, {"output_tokens"}); o != nullptr) out.output_tokens = int_or(o);
 }

@@ -107,6 +107,8 @@ class Cached {
     out.usage.input_tokens = detail::int_or(detail::at_path(*r, {"usage", "input_tokens"}));
     out.usage.output_tokens = detail::int_or(detail::at_path(*r, {"usage", "output_tokens"}));
     out.usage.cached_tokens = detail::int_or(detail::at_path(*r, {"usage", "cached_tokens"}));
+    out.usage.cache_write_tokens = detail::int_or(detail::at_path(*r, {"usage", "cache_write_tokens"}));
+    out.usage.cache_write_1h_tokens = detail::int_or(detail::at_path(*r, {"usage", "cache_write_1h_tokens"}));
     out.cached = true;  // nothing paid now: cost_usd stays 0, latency 0
     return out;
   }

@@ -32,10 +32,15 @@ enum class SystemRole { system, developer, user };
 
 // USD per million tokens. `cached` is the price of input tokens the provider
 // served from its prompt cache; absent, they cost as much as other input.
+// `cache_write` and `cache_write_1h` price input written to the cache for five
+// minutes and for an hour (Anthropic); absent, 1.25x and 2x the input price,
+// Anthropic's multipliers.
 struct Price {
   double input = 0.0;
   double output = 0.0;
   std::optional<double> cached;
+  std::optional<double> cache_write;
+  std::optional<double> cache_write_1h;
 };
 
 struct Timeouts {
@@ -85,13 +90,17 @@ struct ModelConfig {
   return {};
 }
 
-// Cost of one call: cached input at the cached price, the rest of the input and
-// all output (reasoning tokens included, as providers bill them) at list price.
+// Cost of one call: cached input at the cached price, cache writes at theirs,
+// the rest of the input and all output (reasoning tokens included, as
+// providers bill them) at list price.
 [[nodiscard]] inline double cost_usd(const Usage& u, const Price& p) {
-  const double cached = static_cast<double>(u.cached_tokens);
-  const double fresh = static_cast<double>(u.input_tokens - u.cached_tokens);
-  return (fresh * p.input + cached * p.cached.value_or(p.input) +
-          static_cast<double>(u.output_tokens) * p.output) / 1e6;
+  const auto d = [](std::int64_t n) { return static_cast<double>(n); };
+  const std::int64_t writes_5m = u.cache_write_tokens - u.cache_write_1h_tokens;
+  const std::int64_t fresh = u.input_tokens - u.cached_tokens - u.cache_write_tokens;
+  return (d(fresh) * p.input + d(u.cached_tokens) * p.cached.value_or(p.input) +
+          d(writes_5m) * p.cache_write.value_or(1.25 * p.input) +
+          d(u.cache_write_1h_tokens) * p.cache_write_1h.value_or(2.0 * p.input) + d(u.output_tokens) * p.output) /
+         1e6;
 }
 
 namespace detail {
@@ -182,11 +191,15 @@ inline Result<void> positive(std::string_view path, double v) {
                 return {};
               });
   if (r)
-    r = section("price", {"input", "output", "cached"}, [&](const json::object& s, const std::string& p) -> Result<void> {
+    r = section("price", {"input", "output", "cached", "cache_write", "cache_write_1h"},
+                [&](const json::object& s, const std::string& p) -> Result<void> {
       Result<void> q = read_field(s, p, "input", c.price.input);
       if (q) q = read_field(s, p, "output", c.price.output);
       if (q) q = read_field(s, p, "cached", c.price.cached);
-      if (q && (c.price.input < 0 || c.price.output < 0 || c.price.cached.value_or(0) < 0))
+      if (q) q = read_field(s, p, "cache_write", c.price.cache_write);
+      if (q) q = read_field(s, p, "cache_write_1h", c.price.cache_write_1h);
+      if (q && (c.price.input < 0 || c.price.output < 0 || c.price.cached.value_or(0) < 0 ||
+                c.price.cache_write.value_or(0) < 0 || c.price.cache_write_1h.value_or(0) < 0))
         q = fail(p + ": prices must not be negative", "give USD per million tokens");
       return q;
     });

@@ -48,7 +48,11 @@ inline boost::json::array messages_json(const std::vector<Message>& messages) {
 }
 
 inline boost::json::object usage_json(const Usage& u) {
-  return {{"input_tokens", u.input_tokens}, {"output_tokens", u.output_tokens}, {"cached_tokens", u.cached_tokens}};
+  boost::json::object o{{"input_tokens", u.input_tokens}, {"output_tokens", u.output_tokens},
+                        {"cached_tokens", u.cached_tokens}};
+  if (u.cache_write_tokens != 0) o["cache_write_tokens"] = u.cache_write_tokens;
+  if (u.cache_write_1h_tokens != 0) o["cache_write_1h_tokens"] = u.cache_write_1h_tokens;
+  return o;
 }
 
 inline std::string utc_now() {

@@ -61,10 +61,14 @@ struct Usage {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   std::int64_t cached_tokens = 0;  // part of input_tokens served from the provider's cache
+  std::int64_t cache_write_tokens = 0;     // part of input_tokens written to the cache (Anthropic)
+  std::int64_t cache_write_1h_tokens = 0;  // part of cache_write_tokens kept one hour, not five minutes
   Usage& operator+=(const Usage& o) {
     input_tokens += o.input_tokens;
     output_tokens += o.output_tokens;
     cached_tokens += o.cached_tokens;
+    cache_write_tokens += o.cache_write_tokens;
+    cache_write_1h_tokens += o.cache_write_1h_tokens;
     return *this;
   }
   friend bool operator==(const Usage&, const Usage&) = default;

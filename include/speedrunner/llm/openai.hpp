@@ -16,19 +16,40 @@ inline FinishReason openai_finish(std::string_view f) {
   return FinishReason::other;
 }
 
+// Reasoning tokens are part of completion_tokens at OpenAI; some compatible
+// servers count them apart (total = prompt + completion + reasoning), and then
+// they are added, since they are billed as output.
 inline void openai_usage(const json::value& u, Usage& out) {
   if (!u.is_object()) return;
-  out.input_tokens = int_or(at_path(u, {"prompt_tokens"}));
-  out.output_tokens = int_or(at_path(u, {"completion_tokens"}));
+  const std::int64_t prompt = int_or(at_path(u, {"prompt_tokens"}));
+  const std::int64_t completion = int_or(at_path(u, {"completion_tokens"}));
+  const std::int64_t reasoning = int_or(at_path(u, {"completion_tokens_details", "reasoning_tokens"}),
+                                        int_or(at_path(u, {"reasoning_tokens"})));
+  const json::value* total = at_path(u, {"total_tokens"});
+  const bool apart = reasoning > 0 && ((total != nullptr && int_or(total) == prompt + completion + reasoning) ||
+                                       reasoning > completion);
+  out.input_tokens = prompt;
+  out.output_tokens = completion + (apart ? reasoning : 0);
   // OpenAI reports cache hits under prompt_tokens_details; DeepSeek as prompt_cache_hit_tokens.
   out.cached_tokens = int_or(at_path(u, {"prompt_tokens_details", "cached_tokens"}),
                              int_or(at_path(u, {"prompt_cache_hit_tokens"})));
+}
+
+// The model declined (a `refusal` instead of content): an answer to report, not to retry.
+inline Error refusal_error(const CallSite& site, const std::string& text) {
+  Error e{site.config->name + " refused the request: \"" + text + "\"",
+          "the model declined on policy grounds; rephrase the task, hypothesis or knowledge it was sent, or "
+          "choose another model in " + site.config_file(),
+          ExitCode::failure};
+  e.kind = "refusal";
+  return e;
 }
 
 struct OpenAIDecoder {
   const CallSite& site;
   Response response;
   bool finished = false;  // a finish_reason or [DONE] arrived
+  std::string refusal;    // delta.refusal pieces
 
   Result<void> on_event(const SseEvent& e) {
     if (e.data == "[DONE]") {
@@ -46,6 +67,7 @@ struct OpenAIDecoder {
         if (int_or(at_path(c, {"index"})) != 0) continue;
         if (const auto* t = at_path(c, {"delta", "content"}); t != nullptr && t->is_string())
           response.text.append(t->get_string().c_str(), t->get_string().size());
+        refusal += str(at_path(c, {"delta", "refusal"}));
         if (const auto* f = at_path(c, {"finish_reason"}); f != nullptr && f->is_string()) {
           response.finish = openai_finish(str(f));
           finished = true;
@@ -60,6 +82,11 @@ struct OpenAIDecoder {
     std::string code;
     std::string msg = error_text(body, &code);
     if (mentions_context_length(msg, code)) return status_error(site, 400, {}, body);
+    // A request error (a 4xx code, or an invalid_request_error) fails the same way every time.
+    std::int64_t status = int_or(at_path(v, {"error", "code"}), int_or(at_path(v, {"error", "status"}),
+                                                                       int_or(at_path(v, {"code"}))));
+    if (status < 400 && str(at_path(v, {"error", "type"})) == "invalid_request_error") status = 400;
+    if (status >= 400 && status < 500) return status_error(site, static_cast<int>(status), {}, body);
     // An error inside a 200 stream is the server failing mid-answer: worth another try.
     return transient(site.provider + " reported an error mid-stream for " + site.config->name + ": " + msg,
                      "a server hiccup; it is retried", "stream_error");
@@ -71,6 +98,7 @@ struct OpenAIDecoder {
                                            " ended before its last chunk (" + std::to_string(response.text.size()) +
                                            " characters received)",
                                        "a network or server hiccup; it is retried", "reset"));
+    if (!refusal.empty()) return std::unexpected(refusal_error(site, refusal));
     return response;
   }
 
@@ -84,6 +112,8 @@ struct OpenAIDecoder {
     const auto* content = at_path(c, {"message", "content"});
     Response r;
     if (content != nullptr && content->is_string()) r.text = str(content);
+    if (auto said = str(at_path(c, {"message", "refusal"})); !said.empty())
+      return std::unexpected(refusal_error(site, said));
     r.finish = openai_finish(str(at_path(c, {"finish_reason"})));
     r.model = str(at_path(*v, {"model"}));
     if (const auto* u = at_path(*v, {"usage"}); u != nullptr) openai_usage(*u, r.usage);
@@ -153,7 +183,7 @@ class OpenAIChat {
     }
     std::string path = azure ? "/openai/deployments/" + cfg.name + "/chat/completions?api-version=" + cfg.api_version
                              : "/chat/completions";
-    detail::OpenAIDecoder decoder{*site, {}};
+    detail::OpenAIDecoder decoder{*site, {}, false, {}};
     return detail::exchange(*site, path, std::move(headers), body(request), cfg.stream, decoder);
   }
 

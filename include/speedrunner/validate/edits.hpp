@@ -35,7 +35,13 @@ struct Edits {
                                       std::string(Format::name) + " format");
     std::vector<std::string> outside;
     for (std::size_t i = 0; i < edits->size(); ++i) {
-      const auto& path = (*edits)[i].path;
+      auto& path = (*edits)[i].path;
+      if (path.empty()) {  // a whole file without a path line is for the only editable file
+        if (editable.size() != 1)
+          return reject("edit " + std::to_string(i + 1) + " names no file; put the file's path alone on the line "
+                        "before its opening fence");
+        path = editable.front();
+      }
       bool allowed = editable.empty();
       for (const auto& f : editable) allowed = allowed || f == path;
       if (!allowed) outside.push_back("edit " + std::to_string(i + 1) + " changes " + path);

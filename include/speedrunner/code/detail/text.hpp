@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,59 @@ inline bool uses_crlf(std::string_view text) {
     if (i == 0 || text[i - 1] != '\r') return false;
   }
   return newlines > 0;
+}
+
+// A code fence as models write them: a run of three or more backticks or
+// tildes with an optional info string (```python, ~~~, ````), or one of the
+// tags some prompts ask for (<source>, <code>, <pre>, <codeblock>, <sourcecode>).
+struct Fence {
+  char mark = '`';          // '`', '~', or '<' for a tag
+  std::size_t length = 0;   // the run's length (backticks, tildes)
+  std::string tag;          // "source" for <source>
+  std::string info;         // the text after the run: a language, a path, or nothing
+
+  // True when `line` ends a block this fence opened: the same mark at least as
+  // long and nothing else, or the closing tag.
+  [[nodiscard]] bool closed_by(std::string_view line) const {
+    std::string_view l = trim(line);
+    if (mark == '<') return l.size() == tag.size() + 3 && l.starts_with("</") && l.substr(2, tag.size()) == tag &&
+                            l.back() == '>';
+    std::size_t n = 0;
+    while (n < l.size() && l[n] == mark) ++n;
+    return n == l.size() && n >= length;
+  }
+};
+
+inline constexpr std::string_view fence_tags[] = {"source", "code", "pre", "codeblock", "sourcecode"};
+
+// The fence `line` opens, if it is one (a bare run of backticks also closes).
+inline std::optional<Fence> opening_fence(std::string_view line) {
+  std::string_view l = trim(line);
+  if (l.size() >= 3 && (l[0] == '`' || l[0] == '~')) {
+    std::size_t n = 0;
+    while (n < l.size() && l[n] == l[0]) ++n;
+    if (n < 3) return std::nullopt;
+    std::string_view info = trim(l.substr(n));
+    if (l[0] == '`' && info.find('`') != std::string_view::npos) return std::nullopt;  // inline code, not a fence
+    return Fence{l[0], n, {}, std::string(info)};
+  }
+  if (l.size() >= 3 && l.front() == '<' && l.back() == '>' && l[1] != '/') {
+    std::string_view inner = l.substr(1, l.size() - 2);
+    std::string_view name = inner.substr(0, inner.find(' '));
+    for (auto tag : fence_tags)
+      if (name == tag) return Fence{'<', 0, std::string(tag), std::string(trim(inner.substr(name.size())))};
+  }
+  return std::nullopt;
+}
+
+// Any line that opens or closes a fence of any kind.
+inline bool fence_line(std::string_view line) {
+  if (opening_fence(line)) return true;
+  std::string_view l = trim(line);
+  if (!l.starts_with("</") || !l.ends_with(">")) return false;
+  for (auto tag : fence_tags)
+    if (l.substr(2, l.size() - 3) == tag) return true;
+  return false;
 }
 
 // Levenshtein distance between two short strings (one line each), O(|a|*|b|)

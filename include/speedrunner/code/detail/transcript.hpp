@@ -56,10 +56,11 @@ class Transcript {
       boost::json::object o{{"index", b.index + 1}, {"path", b.edit.path}, {"status", to_string(b.status)}};
       if (b.how) o["how"] = std::string(code::to_string(*b.how));
       if (!b.reason.empty()) o["reason"] = b.reason;
+      if (!b.note.empty()) o["note"] = b.note;
       blocks.push_back(std::move(o));
       md_ += "- block " + std::to_string(b.index + 1) + ", " + b.edit.path + ": " + std::string(to_string(b.status)) +
              (b.how ? " (" + std::string(code::to_string(*b.how)) + ")" : "") +
-             (b.reason.empty() ? "" : ": " + b.reason) + "\n";
+             (b.reason.empty() ? "" : ": " + b.reason) + (b.note.empty() ? "" : " [note: " + b.note + "]") + "\n";
     }
     boost::json::array changed;
     for (const auto& f : report.changed_files) changed.push_back(boost::json::string(f));

@@ -75,6 +75,14 @@ Result<Response> exchange(const CallSite& site, const std::string& path, httplib
     e.kind = "length";
     return std::unexpected(std::move(e));
   }
+  if (out->text.empty() && out->finish == FinishReason::content_filter) {
+    Error e{cfg.name + " declined to answer: " + site.provider + " stopped it on content policy (finish reason: "
+                "refusal or content filter)",
+            "rephrase the task, hypothesis or knowledge it was sent, or choose another model in " + site.config_file(),
+            ExitCode::failure};
+    e.kind = "refusal";
+    return std::unexpected(std::move(e));
+  }
   return out;
 }
 

@@ -117,13 +117,62 @@ inline bool mentions_context_length(std::string_view message, std::string_view c
   return code == "context_length_exceeded" || code == "string_above_max_length";
 }
 
+// Google's error details (google.rpc.*): the ErrorInfo reason ("API_KEY_INVALID")
+// and the RetryInfo delay ("43s"), which a 429 carries instead of Retry-After.
+struct RpcDetails {
+  std::string reason;
+  std::optional<std::chrono::milliseconds> retry_delay;
+};
+inline RpcDetails rpc_details(std::string_view body) {
+  RpcDetails out;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  const json::value* details = ec ? nullptr : at_path(v, {"error", "details"});
+  if (details == nullptr || !details->is_array()) return out;
+  for (const auto& d : details->get_array()) {
+    const std::string type = str(at_path(d, {"@type"}));
+    if (type.ends_with("google.rpc.ErrorInfo")) out.reason = str(at_path(d, {"reason"}));
+    if (type.ends_with("google.rpc.RetryInfo")) {
+      const std::string delay = str(at_path(d, {"retryDelay"}));
+      char* end = nullptr;
+      const double s = std::strtod(delay.c_str(), &end);
+      if (end != delay.c_str() && std::string_view(end) == "s" && s >= 0)
+        out.retry_delay = std::chrono::milliseconds(static_cast<long long>(std::llround(s * 1000)));
+    }
+  }
+  return out;
+}
+
+// A 429 that waiting cannot cure: no credit left, or one request larger than
+// the per-minute limit. The fix, or empty for an ordinary rate limit.
+inline std::string hopeless_429_fix(const CallSite& site, std::string_view msg, std::string_view code) {
+  const std::string m = lower(msg);
+  const std::string& key = site.config->api_key_env;
+  // Only the code: Gemini words its per-minute 429 ("exceeded your current quota") like
+  // OpenAI's empty-account one, and that one passes with time.
+  if (code == "insufficient_quota")
+    return "the account behind " + (key.empty() ? std::string("the API key") : key) +
+           " has no quota or credit left: add credit or raise the quota in the provider's billing settings, or "
+           "use another key";
+  if (m.find("request too large") != std::string::npos || m.find("must be reduced") != std::string::npos)
+    return "one request is larger than the account's tokens-per-minute limit: lower params.max_tokens in " +
+           site.config_file() + ", send a shorter prompt (fewer knowledge files, shorter logs), or raise the "
+           "account's rate-limit tier";
+  return {};
+}
+
 // An HTTP status other than 2xx, as an Error for the user and the retry policy.
 inline Error status_error(const CallSite& site, int status, const httplib::Headers& headers, std::string_view body) {
   const ModelConfig& cfg = *site.config;
   std::string code;
   std::string msg = redact(error_text(body, &code), site.secret);
+  const RpcDetails rpc = rpc_details(body);
+  // Gemini answers a bad key with 400 INVALID_ARGUMENT: an authentication error all the same.
+  const bool key_invalid =
+      status == 400 && (rpc.reason == "API_KEY_INVALID" || lower(msg).find("api key not valid") != std::string::npos);
+  std::string st = "(" + std::to_string(status) + (key_invalid ? " API_KEY_INVALID" : "") + ")";
+  if (key_invalid) status = 401;
   std::string where = site.provider + " (" + site.origin + ")";
-  std::string st = "(" + std::to_string(status) + ")";
   Error e;
   e.code = ExitCode::failure;
   e.kind = "http_" + std::to_string(status);
@@ -151,9 +200,14 @@ inline Error status_error(const CallSite& site, int status, const httplib::Heade
     e.kind = "context_length";
     e.what = "the prompt is longer than " + cfg.name + "'s context window (context length exceeded) " + st + ": " + msg;
     e.fix = "shorten the prompt (fewer knowledge files, shorter logs in prompts) or choose a model with a longer context";
+  } else if (status == 429 && !hopeless_429_fix(site, msg, code).empty()) {
+    e.kind = code == "insufficient_quota" ? "quota" : "request_too_large";
+    e.what = where + " answered 429 for " + cfg.name + ", and trying again cannot help: " + msg;
+    e.fix = hopeless_429_fix(site, msg, code);
   } else if (status == 408 || status == 409 || status == 429 || status >= 500) {
     e.retryable = true;
     e.retry_after = parse_retry_after(headers);
+    if (!e.retry_after) e.retry_after = rpc.retry_delay;
     if (status == 429) e.kind = "rate_limit";
     e.what = where + " answered " + std::to_string(status) + " for " + cfg.name + ": " + msg;
     e.fix = status == 429 ? "wait and run again, use fewer parallel agents, or check the account's rate limit and credit"
