@@ -62,7 +62,7 @@ if readme_lines >= 300:
     problems.append(f"README.md has {readme_lines} lines; keep it under 300 and move the detail to a docs/ page")
 
 if problems:
-    print("docs: " + "\n  ".join(["broken links or pages missing from the index:"] + problems) +
-          "\nfix: correct the link, or add the page to docs/index.md", file=sys.stderr)
+    print("docs: " + "\n  ".join(["problems:"] + problems) +
+          "\nfix: correct the link, add the page to docs/index.md, or shorten the README", file=sys.stderr)
     sys.exit(1)
 print(f"docs: {len(pages)} pages, links resolve, index complete")
