@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace speedrunner::testing;

@@ -135,7 +135,8 @@ struct Figure {
     for (const auto& c : run.nodes[i].curve)
       if (c.val_loss <= lmax) pts.emplace_back(c.train_time_ms / 1000, c.val_loss);
     if (pts.empty()) continue;
-    p.line(pts, colour(shown++), shown <= 10 ? workspace::version_name(static_cast<int>(i)) : "");
+    const std::size_t index = shown++;
+    p.line(pts, colour(index), index < 10 ? workspace::version_name(static_cast<int>(i)) : "");
   }
   return Figure{"curves-" + run.name,
                 "Validation loss against training time for each node of " + run.name +
