@@ -66,7 +66,8 @@ int screenshot_colours(const fs::path& page, const fs::path& png, const fs::path
   return std::stoi(m[1]);
 }
 
-void check_page(const fs::path& page, int run, int node, std::size_t nodes, const fs::path& work) {
+// Checks the rendered page and its screenshot; returns the DOM.
+std::string check_page(const fs::path& page, int run, int node, std::size_t nodes, const fs::path& work) {
   std::string console;
   const std::string dom = dom_after_click(page, run, node, work / "profile", console);
   INFO(console);
@@ -97,6 +98,7 @@ void check_page(const fs::path& page, int run, int node, std::size_t nodes, cons
 
   const int colours = screenshot_colours(page, work / (page.stem().string() + ".png"), work / "profile");
   CHECK(colours > 50);  // a blank page has one
+  return dom;
 }
 
 }  // namespace
@@ -108,7 +110,7 @@ TEST_CASE("the offline demo's page renders in Chromium, its nodes clickable", "[
   auto journal = speedrunner::workspace::Journal::load(run / "journal.json");
   REQUIRE(journal.has_value());
   REQUIRE(journal->nodes.size() > 3);
-  check_page(run / "view.html", 0, 3, journal->nodes.size(), tmp.path());
+  (void)check_page(run / "view.html", 0, 3, journal->nodes.size(), tmp.path());
   if (const char* keep = std::getenv("SPEEDRUNNER_KEEP_SCREENSHOTS"); keep && *keep)
     fs::copy_file(tmp.path() / "view.png", fs::path(keep) / "demo.png", fs::copy_options::overwrite_existing);
 }
@@ -124,9 +126,7 @@ TEST_CASE("a replayed sweep's page renders in Chromium with the paper's figures"
   for (const auto& e : fs::directory_iterator(sweep)) nodes += speedrunner::workspace::Journal::load(e.path() / "journal.json")->nodes.size();
   REQUIRE(nodes == 16);  // 8 runs, v_0 and v_1 each
   // run 0 is r1_h0_s0 (runs are sorted by folder): its v_1 is the record's level-0 patch
-  check_page(tmp.path() / "sweep.html", 0, 1, nodes, tmp.path());
-  std::string console;
-  const std::string dom = dom_after_click(tmp.path() / "sweep.html", 0, 1, tmp.path() / "profile", console);
+  const std::string dom = check_page(tmp.path() / "sweep.html", 0, 1, nodes, tmp.path());
   for (const char* f : {"fsr", "aggregate-iqm", "aggregate-median", "aggregate-mean", "aggregate-optimality-gap",
                         "node-types", "cumulative", "baselines"})
     CHECK(dom.find(std::string("data-figure=\"") + f + "\"") != std::string::npos);

@@ -53,8 +53,8 @@ std::map<std::string, std::map<std::string, std::string>> report_aggregates(cons
 // the same from the page's aggregates table
 std::map<std::string, std::map<std::string, std::string>> page_aggregates(const std::string& html) {
   std::map<std::string, std::map<std::string, std::string>> got;
-  const std::regex row(R"(<tr data-condition="([^"]+)">(.*?)</tr>)");
-  const std::regex cell(R"(<td data-metric="([a-z-]+)">([^<]+)</td>)");
+  const std::regex row(R"re(<tr data-condition="([^"]+)">(.*?)</tr>)re");
+  const std::regex cell(R"re(<td data-metric="([a-z-]+)">([^<]+)</td>)re");
   for (auto it = std::sregex_iterator(html.begin(), html.end(), row); it != std::sregex_iterator(); ++it) {
     const std::string cells = (*it)[2];
     for (auto c = std::sregex_iterator(cells.begin(), cells.end(), cell); c != std::sregex_iterator(); ++c)
@@ -172,7 +172,7 @@ TEST_CASE("the runner rewrites the demo's page as its nodes finish", "[view][cli
   while (::waitpid(child, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline) {
     const std::string html = slurp(run / "view.html");
     std::string kinds;
-    const std::regex kind(R"(data-kind="([a-z ]+)")");
+    const std::regex kind(R"re(data-kind="([a-z ]+)")re");
     for (auto it = std::sregex_iterator(html.begin(), html.end(), kind); it != std::sregex_iterator(); ++it)
       kinds += std::string((*it)[1]) + ",";
     if (!kinds.empty()) seen.insert(kinds);
