@@ -7,6 +7,7 @@
 #include "catch.hpp"
 #include "sweep.hpp"
 
+#include <csignal>
 #include <fcntl.h>
 #include <sstream>
 #include <map>
@@ -168,8 +169,9 @@ TEST_CASE("the runner rewrites the demo's page as its nodes finish", "[view][cli
   // snapshots of the page while the run goes: which kinds its nodes have
   std::set<std::string> seen;
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (::waitpid(child, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline) {
+  bool ended = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(280);
+  while (!(ended = ::waitpid(child, &status, WNOHANG) == child) && std::chrono::steady_clock::now() < deadline) {
     const std::string html = slurp(run / "view.html");
     std::string kinds;
     const std::regex kind(R"re(data-kind="([a-z ]+)")re");
@@ -178,7 +180,12 @@ TEST_CASE("the runner rewrites the demo's page as its nodes finish", "[view][cli
     if (!kinds.empty()) seen.insert(kinds);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (!ended) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+  }
   INFO(slurp(tmp.path() / "out.txt"));
+  REQUIRE(ended);  // the demo ran to its end within the deadline
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
   CHECK(seen.size() >= 3);  // the page changed as nodes were planned and finished
