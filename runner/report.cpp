@@ -84,10 +84,16 @@ int report_command(std::span<const std::string_view> args) {
     paths.emplace_back(std::string(a));
   }
   if (paths.empty()) return usage_error("no run directory given");
-  for (const auto& p : paths)
-    if (!fs::is_directory(p)) return usage_error(p.string() + " is not a folder (give run or sweep folders)");
-  const auto run_dirs = metrics::find_runs(paths);
-  if (run_dirs.empty()) return usage_error("no run folder (one holding journal.json) under the given folders");
+  // a folder without journal.json holding run folders is a sweep; anything else is scored as a run
+  // (so a wrong path is reported by the scoring, naming the file it lacks)
+  std::vector<fs::path> run_dirs;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    auto found = fs::is_directory(p, ec) && !fs::exists(p / "journal.json", ec) ? metrics::find_runs({p})
+                                                                               : std::vector<fs::path>{};
+    if (found.empty()) run_dirs.push_back(p);
+    else run_dirs.insert(run_dirs.end(), found.begin(), found.end());
+  }
   if (templates.empty()) templates = default_templates();
 
   std::vector<metrics::RunScore> scores;
