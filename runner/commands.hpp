@@ -2,6 +2,7 @@
 // unit (keeps rebuilds small); main.cpp only dispatches.
 #pragma once
 
+#include <filesystem>
 #include <span>
 #include <string_view>
 
@@ -32,6 +33,16 @@ int cancel_command(std::span<const std::string_view> args);
 int data_command(std::span<const std::string_view> args);
 // `speedrun report RUN_DIR...` (report.cpp): FSR per run, per record and overall.
 int report_command(std::span<const std::string_view> args);
+// `speedrun view RUN_DIR|SWEEP_DIR...` (view.cpp): the HTML page and SVG figures.
+int view_command(std::span<const std::string_view> args);
+// `speedrun judge RUN_DIR [OVERRIDE...]` (judge.cpp): scores the best node against the record's change.
+int judge_command(std::span<const std::string_view> args);
+// Rewrites RUN_DIR/view.html and its figures (view.cpp); the runner calls it
+// after every node (`live`: the page reloads itself). False when it could not.
+bool write_run_view(const std::filesystem::path& run_dir, bool live);
+// The record templates: workspace_templates/nanogpt_speedrun under the current
+// folder, else under the source tree speedrun was built from (report.cpp).
+std::filesystem::path default_templates();
 // `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (cfg.cpp): prints the
 // resolved config; `args` are the arguments without "--cfg".
 int print_config(std::span<const std::string_view> args);

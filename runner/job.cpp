@@ -2,6 +2,8 @@
 // onto types through Boost.Hana type lists, instantiates one Runner and runs it.
 #include "job.hpp"
 
+#include "commands.hpp"
+
 #include "progress.hpp"
 
 #include <speedrunner/agent/analysis.hpp>
@@ -113,10 +115,14 @@ sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
   sr::Hooks hooks;
   // A live runner leaves RUN_DIR/runner.pid (written when the run starts, removed
   // when run_job returns), so `speedrun cancel` can stop the runner, not only its jobs.
-  hooks.observe = [&progress, pid_file = s.run_dir / runner_pid_file](const sr::Event& e, const sr::RunStatus& st) {
+  // RUN_DIR/view.html is rewritten (atomically) when the run starts, after every node and at its end.
+  hooks.observe = [&progress, run_dir = s.run_dir, pid_file = s.run_dir / runner_pid_file](const sr::Event& e,
+                                                                                           const sr::RunStatus& st) {
     if (e.kind == sr::EventKind::started)
       (void)sr::workspace::write_file_atomic(pid_file, std::to_string(::getpid()) + "\n");
     progress(e, st);
+    if (e.kind == sr::EventKind::started || e.kind == sr::EventKind::finished || e.kind == sr::EventKind::stopped)
+      (void)write_run_view(run_dir, e.kind != sr::EventKind::stopped);
   };
   sr::agent::AnalystSettings analyst_settings;
   analyst_settings.prompt_dir = s.prompt_dir;

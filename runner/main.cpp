@@ -33,8 +33,12 @@ std::array table{
                resume_command},
     Subcommand{"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
     Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
-    Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
+    Subcommand{"report", "report RUN_DIR|SWEEP_DIR... [--top-k K]",
                "FSR of finished NanoGPT speedrun runs, per record and the mean", report_command},
+    Subcommand{"view", "view RUN_DIR|SWEEP_DIR... [--out FILE]",
+               "an HTML page of runs and sweeps (tree, curves, the paper's figures)", view_command},
+    Subcommand{"judge", "judge RUN_DIR [OVERRIDE...]",
+               "a model scores how much of the record's change the best node reproduced", judge_command},
 };
 
 void print_help() {

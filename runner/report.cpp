@@ -1,9 +1,13 @@
-// `speedrun report RUN_DIR... [--templates DIR] [--top-k K]`: the FSR of each
-// finished NanoGPT speedrun run, per record and the mean over records, plus
-// the top-k-across-runs variant (per record, the mean of its k best runs).
+// `speedrun report RUN_DIR|SWEEP_DIR... [--templates DIR] [--top-k K]`: the FSR
+// of each finished NanoGPT speedrun run, per record and the mean over records,
+// the top-k-across-runs variant (per record, the mean of its k best runs), and
+// per condition (scaffold, model, hints) the aggregates with bootstrap
+// intervals that `speedrun view` draws (metrics/sweep.hpp).
 #include "commands.hpp"
 
+#include <speedrunner/agent/judge.hpp>
 #include <speedrunner/metrics/run_scores.hpp>
+#include <speedrunner/metrics/sweep.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,8 +23,15 @@ namespace fs = std::filesystem;
 namespace metrics = speedrunner::metrics;
 using speedrunner::ExitCode;
 
-// The record templates: --templates, else workspace_templates/nanogpt_speedrun
-// under the current folder, else under the source tree speedrun was built from.
+int usage_error(const std::string& what) {
+  std::fprintf(stderr, "speedrun report: %s\n  fix: speedrun report RUN_DIR|SWEEP_DIR... [--templates DIR] [--top-k K] "
+                       "[--resamples N] [--seed S]\n",
+               what.c_str());
+  return int(ExitCode::usage);
+}
+
+}  // namespace
+
 fs::path default_templates() {
   const fs::path here = fs::current_path() / "workspace_templates" / "nanogpt_speedrun";
   if (fs::exists(here)) return here;
@@ -31,49 +42,62 @@ fs::path default_templates() {
 #endif
 }
 
-int usage_error(const std::string& what) {
-  std::fprintf(stderr, "speedrun report: %s\n  fix: speedrun report RUN_DIR... [--templates DIR] [--top-k K]\n",
-               what.c_str());
-  return int(ExitCode::usage);
-}
-
-}  // namespace
-
 int report_command(std::span<const std::string_view> args) {
-  std::vector<fs::path> run_dirs;
+  std::vector<fs::path> paths;
   fs::path templates;
-  int k = 1;
+  int k = 1, resamples = metrics::default_resamples;
+  unsigned long long seed = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
     if (a == "--help" || a == "-h") {
-      std::puts("usage: speedrun report RUN_DIR... [--templates DIR] [--top-k K]\n"
+      std::puts("usage: speedrun report RUN_DIR|SWEEP_DIR... [--templates DIR] [--top-k K] [--resamples N] [--seed S]\n"
                 "  FSR = (t_R - t_agent) / (t_R - t_R+1) per run, t_agent the best valid train_time (v_0 included);\n"
                 "  then per record (mean over its runs) and the mean over records. The top-k variant\n"
-                "  averages each record's k best run FSRs instead (k = 1: the best run).\n"
+                "  averages each record's k best run FSRs instead (k = 1: the best run). Per condition\n"
+                "  (scaffold / model / hints): IQM, median, mean and optimality gap of the FSRs with\n"
+                "  stratified-bootstrap 95% intervals (one stratum per record), as rliable computes them.\n"
+                "  A SWEEP_DIR is any folder whose subfolders (any depth) are run folders.\n"
                 "  --templates DIR   record templates with results.json (default workspace_templates/nanogpt_speedrun)\n"
-                "  --top-k K         runs kept per record in the top-k variant (default 1)");
+                "  --top-k K         runs kept per record in the top-k variant (default 1)\n"
+                "  --resamples N     bootstrap resamples (default 50000, rliable's)\n"
+                "  --seed S          seed of the bootstrap's generator (default 0)");
       return 0;
     }
-    if (a == "--templates" || a == "--top-k") {
+    if (a == "--templates" || a == "--top-k" || a == "--resamples" || a == "--seed") {
       if (i + 1 >= args.size()) return usage_error(std::string(a) + " needs a value");
       const std::string value(args[++i]);
       if (a == "--templates") {
         templates = value;
       } else {
         char* end = nullptr;
-        const long v = std::strtol(value.c_str(), &end, 10);
-        if (end == value.c_str() || *end != '\0' || v < 1) return usage_error("--top-k needs a whole number >= 1, got '" + value + "'");
-        k = int(v);
+        const long long v = std::strtoll(value.c_str(), &end, 10);
+        const long long least = a == "--seed" ? 0 : 1;
+        if (end == value.c_str() || *end != '\0' || v < least || (a != "--seed" && v > 10'000'000))
+          return usage_error(std::string(a) + " needs a whole number >= " + std::to_string(least) + ", got '" + value + "'");
+        if (a == "--top-k") k = int(v);
+        else if (a == "--resamples") resamples = int(v);
+        else seed = static_cast<unsigned long long>(v);
       }
       continue;
     }
     if (a.starts_with("--")) return usage_error("unknown option " + std::string(a));
-    run_dirs.emplace_back(std::string(a));
+    paths.emplace_back(std::string(a));
   }
-  if (run_dirs.empty()) return usage_error("no run directory given");
+  if (paths.empty()) return usage_error("no run directory given");
+  // a folder without journal.json holding run folders is a sweep; anything else is scored as a run
+  // (so a wrong path is reported by the scoring, naming the file it lacks)
+  std::vector<fs::path> run_dirs;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    auto found = fs::is_directory(p, ec) && !fs::exists(p / "journal.json", ec) ? metrics::find_runs({p})
+                                                                               : std::vector<fs::path>{};
+    if (found.empty()) run_dirs.push_back(p);
+    else run_dirs.insert(run_dirs.end(), found.begin(), found.end());
+  }
   if (templates.empty()) templates = default_templates();
 
   std::vector<metrics::RunScore> scores;
+  std::vector<metrics::ConditionedRun> conditioned;
   int failed = 0;
   for (const auto& dir : run_dirs) {
     auto s = metrics::score_run(dir, templates);
@@ -83,6 +107,7 @@ int report_command(std::span<const std::string_view> args) {
       continue;
     }
     scores.push_back(*s);
+    conditioned.push_back({*s, metrics::condition_of(dir)});
   }
   const auto rep = metrics::summarize(scores, k);
 
@@ -130,6 +155,29 @@ int report_command(std::span<const std::string_view> args) {
     std::printf("\nmean FSR over %zu record(s): %.3f\n", rep.records.size(), rep.mean_fsr);
     std::printf("top-%d-across-runs FSR (the original benchmark's variant), mean over records: %.3f\n", rep.k,
                 rep.mean_top_k_fsr);
+  }
+  // the judge's verdicts (speedrun judge RUN_DIR), where runs have one
+  for (const auto& dir : run_dirs) {
+    if (!fs::exists(dir / speedrunner::agent::judgement_file)) continue;
+    if (auto j = speedrunner::agent::load_judgement(dir / speedrunner::agent::judgement_file))
+      std::printf("judge: %s %s reproduced %.2f of record %d's change (%s)\n", dir.c_str(), j->node.c_str(), j->score,
+                  j->record + 1, j->model.c_str());
+    else
+      std::fprintf(stderr, "speedrun report: %s\n", j.error().message().c_str());
+  }
+  if (!conditioned.empty()) {
+    const auto cmp = metrics::compare(conditioned, resamples, seed);
+    std::printf("\nper condition: FSR aggregates with stratified-bootstrap 95%% intervals (%d resamples, seed %llu, one "
+                "stratum per record)\n",
+                cmp.resamples, static_cast<unsigned long long>(cmp.seed));
+    for (const auto& c : cmp.conditions) {
+      const auto& e = c.estimate;
+      std::printf("%s: %d run(s), %d record(s)\n", c.condition.label().c_str(), e.runs, e.strata);
+      std::printf("  IQM %s  median %s  mean %s  optimality gap %s\n", metrics::interval_text(e.point.iqm, e.iqm).c_str(),
+                  metrics::interval_text(e.point.median, e.median).c_str(),
+                  metrics::interval_text(e.point.mean, e.mean).c_str(),
+                  metrics::interval_text(e.point.optimality_gap, e.optimality_gap).c_str());
+    }
   }
   if (failed > 0) {
     std::fprintf(stderr, "speedrun report: %d of %zu run(s) could not be scored (above)\n", failed, run_dirs.size());
