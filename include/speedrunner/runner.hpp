@@ -297,7 +297,9 @@ class Runner {
     request.version_dir = workspace_->dir(n.id);
     request.files = task_.files;
     request.read_only = task_.read_only;
+    request.task_description = task_.description;
     request.instructions = task_.code_instructions;
+    request.bug_history = bug_history(n);
     request.hypothesis = n.hypothesis;
     if (task_.knowledge_for_coder) request.knowledge = task_.knowledge;
     request.package_constraints = task_.package_constraints;
@@ -405,6 +407,28 @@ class Runner {
         r.history.back().relation = ideate::Relation::sibling;
       }
     return r;
+  }
+
+  // What failed near the node, for its coder (as the original scaffold shows it):
+  // the buggy descendants of its stable ancestor, at most 3, the latest first.
+  [[nodiscard]] std::vector<code::FailedAttempt> bug_history(const Node& n) const {
+    std::vector<NodeId> buggy, open{n.stable_ancestor};
+    while (!open.empty()) {
+      const Node& x = journal_.at(open.back());
+      open.pop_back();
+      for (NodeId c : x.children) {
+        open.push_back(c);
+        if (c != n.id && journal_.at(c).finished() && journal_.at(c).buggy()) buggy.push_back(c);
+      }
+    }
+    std::sort(buggy.rbegin(), buggy.rend());
+    if (buggy.size() > 3) buggy.resize(3);
+    std::vector<code::FailedAttempt> out;
+    for (NodeId id : buggy) {
+      const Node& b = journal_.at(id);
+      out.push_back({b.name(), b.hypothesis.summary, b.outcome});
+    }
+    return out;
   }
 
   [[nodiscard]] std::string render_files(NodeId id) const {

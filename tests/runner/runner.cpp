@@ -100,6 +100,35 @@ TEST_CASE("a node whose log has no metrics is buggy with the reason, and is debu
   CHECK((*runner.ideator().requests)[1].parent_outcome.find("score: not") != std::string::npos);
 }
 
+TEST_CASE("the coder gets the task and the failed attempts under the node's stable ancestor", "[runner]") {
+  TempDir tmp;
+  auto task = score_task(tmp.path() / "template");
+  ScriptedIdeator ideator;
+  // v_1..v_4 crash (drafts from v_0); v_5 debugs one of them
+  ideator.script = {{"crash", "a"}, {"crash", "b"}, {"crash", "c"}, {"crash", "d"}, {"fix 5", "e"}};
+  auto requests = std::make_shared<std::vector<sr::code::CodeRequest>>();
+  ScriptedCoder coder;
+  coder.edit = [requests](const sr::code::CodeRequest& r) {
+    requests->push_back(r);
+    return score_edit(r);
+  };
+  ScoreRunner runner(sr::search::BoN{.n_initial_hypotheses = 4, .debug_prob = 1.0}, ideator, coder,
+                     sr::exec::Local{}, task, {.n_iterations = 2, .poll_interval = std::chrono::milliseconds(5)});
+  REQUIRE(runner.start(tmp.path() / "run").has_value());
+  REQUIRE(requests->size() == 5);
+  CHECK((*requests)[0].task_description == "make the score higher");
+  CHECK((*requests)[0].bug_history.empty());  // nothing had failed yet
+  const auto& last = requests->back();
+  const auto& debugged = runner.journal().at(5);
+  REQUIRE(debugged.stage == Stage::debug);
+  // v_1..v_4 are the buggy descendants of v_0 (the stable ancestor): the latest three are shown
+  REQUIRE(last.bug_history.size() == 3);
+  CHECK(last.bug_history[0].version == "v_4");
+  CHECK(last.bug_history[2].version == "v_2");
+  CHECK(last.bug_history[0].hypothesis == "crash");
+  CHECK(last.bug_history[0].error.starts_with("buggy: "));
+}
+
 TEST_CASE("the model fallback reads metrics only when the contract finds none", "[runner][metrics]") {
   TempDir tmp;
   auto task = score_task(tmp.path() / "template");
