@@ -2,8 +2,10 @@
 // unit (keeps rebuilds small); main.cpp only dispatches.
 #pragma once
 
+#include <filesystem>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace speedrun {
 
@@ -32,6 +34,12 @@ int cancel_command(std::span<const std::string_view> args);
 int data_command(std::span<const std::string_view> args);
 // `speedrun report RUN_DIR...` (report.cpp): FSR per run, per record and overall.
 int report_command(std::span<const std::string_view> args);
+// `speedrun sweep SWEEP_DIR [GRID] [OPTIONS] [OVERRIDE...]` (sweep.cpp): a grid of runs.
+int sweep_command(std::span<const std::string_view> args);
+// The run folders of the sweep in `dir` (its cells that have a journal), for `report`.
+std::vector<std::filesystem::path> sweep_runs(const std::filesystem::path& dir);
+// `speedrun cumulative CUM_DIR --from R --to R2 [OPTIONS] [OVERRIDE...]` (cumulative.cpp).
+int cumulative_command(std::span<const std::string_view> args);
 // `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (cfg.cpp): prints the
 // resolved config; `args` are the arguments without "--cfg".
 int print_config(std::span<const std::string_view> args);

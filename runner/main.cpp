@@ -33,8 +33,12 @@ std::array table{
                resume_command},
     Subcommand{"cancel", "cancel RUN_DIR", "stop the run's queued and running jobs (Slurm or local)", cancel_command},
     Subcommand{"data", "data build|mini|check ...", "token shards: build from text, the mini corpus, check", data_command},
-    Subcommand{"report", "report RUN_DIR... [--templates DIR] [--top-k K]",
+    Subcommand{"report", "report RUN_DIR|SWEEP_DIR... [--templates DIR] [--top-k K]",
                "FSR of finished NanoGPT speedrun runs, per record and the mean", report_command},
+    Subcommand{"sweep", "sweep SWEEP_DIR [--records ...] [OVERRIDE...]",
+               "run a grid of runs (records x levels x scaffolds x models x seeds); resumable", sweep_command},
+    Subcommand{"cumulative", "cumulative DIR --from R --to R2 [OVERRIDE...]",
+               "chain records: each stage starts from the last one's best code", cumulative_command},
 };
 
 void print_help() {

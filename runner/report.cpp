@@ -1,6 +1,7 @@
 // `speedrun report RUN_DIR... [--templates DIR] [--top-k K]`: the FSR of each
 // finished NanoGPT speedrun run, per record and the mean over records, plus
 // the top-k-across-runs variant (per record, the mean of its k best runs).
+#include "child.hpp"
 #include "commands.hpp"
 
 #include <speedrunner/metrics/run_scores.hpp>
@@ -19,18 +20,6 @@ namespace fs = std::filesystem;
 namespace metrics = speedrunner::metrics;
 using speedrunner::ExitCode;
 
-// The record templates: --templates, else workspace_templates/nanogpt_speedrun
-// under the current folder, else under the source tree speedrun was built from.
-fs::path default_templates() {
-  const fs::path here = fs::current_path() / "workspace_templates" / "nanogpt_speedrun";
-  if (fs::exists(here)) return here;
-#ifdef SPEEDRUNNER_SOURCE_ROOT_DEFAULT
-  return fs::path(SPEEDRUNNER_SOURCE_ROOT_DEFAULT) / "workspace_templates" / "nanogpt_speedrun";
-#else
-  return here;
-#endif
-}
-
 int usage_error(const std::string& what) {
   std::fprintf(stderr, "speedrun report: %s\n  fix: speedrun report RUN_DIR... [--templates DIR] [--top-k K]\n",
                what.c_str());
@@ -46,7 +35,8 @@ int report_command(std::span<const std::string_view> args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
     if (a == "--help" || a == "-h") {
-      std::puts("usage: speedrun report RUN_DIR... [--templates DIR] [--top-k K]\n"
+      std::puts("usage: speedrun report RUN_DIR|SWEEP_DIR... [--templates DIR] [--top-k K]\n"
+                "  A sweep's folder (speedrun sweep) stands for the run folders of its cells.\n"
                 "  FSR = (t_R - t_agent) / (t_R - t_R+1) per run, t_agent the best valid train_time (v_0 included);\n"
                 "  then per record (mean over its runs) and the mean over records. The top-k variant\n"
                 "  averages each record's k best run FSRs instead (k = 1: the best run).\n"
@@ -68,6 +58,13 @@ int report_command(std::span<const std::string_view> args) {
       continue;
     }
     if (a.starts_with("--")) return usage_error("unknown option " + std::string(a));
+    // a sweep's folder stands for its cells' run folders
+    if (std::error_code ec; fs::exists(fs::path(std::string(a)) / "sweep.json", ec)) {
+      auto cells = sweep_runs(std::string(a));
+      if (cells.empty()) return usage_error("the sweep in " + std::string(a) + " has no cell with a run yet");
+      run_dirs.insert(run_dirs.end(), cells.begin(), cells.end());
+      continue;
+    }
     run_dirs.emplace_back(std::string(a));
   }
   if (run_dirs.empty()) return usage_error("no run directory given");
