@@ -286,7 +286,10 @@ int cumulative_command(std::span<const std::string_view> args) {
                    (dir / "logs" / ("stage_" + std::to_string(r) + ".log")).c_str());
       return rc != 0 ? rc : int(ExitCode::failure);
     }
-    const auto best = j->best_valid();
+    // the best valid node, v_0 included; a stage none of whose own nodes is valid has no result
+    bool found = false;
+    for (const auto& n : j->nodes) found = found || (n.parent && n.valid && !n.buggy());
+    const auto best = found ? j->best_valid() : std::nullopt;
     char line[256];
     if (best) {
       const double t = j->score(j->at(*best)).value_or(0);

@@ -102,8 +102,9 @@ TEST_CASE("a sweep of 2 records x 3 levels x 2 scaffolds x 2 seeds runs, is kill
   const std::string grid = " --config-dir conf --records 1,2 --levels none,1,1+2 --scaffolds flat,tree --seeds 0,1"
                            " --knowledge-dir hints --templates templates ";
   // started in the background, killed (SIGKILL: no chance to clean up) once a few cells ended
-  auto started = run_shell(f.in_tmp(speedrun_exe() + " sweep sweep" + grid + "--parallel 3 " + f.overrides() +
-                                    " >first.txt 2>&1 & echo $! >sweep.pid"));
+  // `cd X; cmd & echo $!`: $! is speedrun itself, not a subshell around it
+  auto started = run_shell("cd '" + f.tmp.path().string() + "'; " + speedrun_exe() + " sweep sweep" + grid +
+                           "--parallel 3 " + f.overrides() + " >first.txt 2>&1 & echo $! >sweep.pid");
   REQUIRE(started.status == 0);
   REQUIRE(wait_for([&] { return count_exits(sweep / "state") >= 4; }));
   const std::string pid = slurp(f.tmp.path() / "sweep.pid");
@@ -197,7 +198,7 @@ TEST_CASE("a sweep retries failed cells only when asked, and stops at its money 
   spit(f.tmp.path() / "paid.jsonl", lines);
   auto paid = run_shell(f.in_tmp(speedrun_exe() + " sweep s2 --config-dir conf --records 1 --seeds 0,1,2,3 "
                                                   "--budget-usd 3 --templates templates " +
-                                 f.overrides() + " model.transcript=" + (f.tmp.path() / "paid.jsonl").string() +
+                                 f.overrides() + " ideator=dummy model.transcript=" + (f.tmp.path() / "paid.jsonl").string() +
                                  " '+model.price={\"input\": 1000, \"output\": 0}'"));
   INFO(paid.output);
   CHECK(paid.status == 3);
@@ -235,8 +236,8 @@ TEST_CASE("cumulative chains records from the best code of each stage, is killed
   FakeRecords f;
   const fs::path dir = f.tmp.path() / "chain";
   const std::string args = " --config-dir conf --from 1 --to 4 --level 1 --knowledge-dir hints --templates templates ";
-  auto started = run_shell(f.in_tmp(speedrun_exe() + " cumulative chain" + args + f.overrides() +
-                                    " >first.txt 2>&1 & echo $! >chain.pid"));
+  auto started = run_shell("cd '" + f.tmp.path().string() + "'; " + speedrun_exe() + " cumulative chain" + args +
+                           f.overrides() + " >first.txt 2>&1 & echo $! >chain.pid");
   REQUIRE(started.status == 0);
   REQUIRE(wait_for([&] { return fs::exists(dir / "state" / "stage_1.exit"); }));
   REQUIRE(run_shell("kill -9 " + slurp(f.tmp.path() / "chain.pid")).status == 0);
