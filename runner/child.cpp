@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,8 +77,21 @@ static constexpr char wrapper[] =
     "while kill -0 $c 2>/dev/null; do wait $c; rc=$?; done\n"
     "printf '%s\\n' \"$rc\" >\"$SR_CELL_EXIT.tmp\" && mv -f \"$SR_CELL_EXIT.tmp\" \"$SR_CELL_EXIT\"\n";
 
+bool cell_locked(const fs::path& lock_file) {
+  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases ours, if we got it
+  return held;
+}
+
 pid_t spawn_cell(const std::string& exe, const std::vector<std::string>& args, const fs::path& cwd,
-                 const fs::path& log, const fs::path& exit_file) {
+                 const fs::path& log, const fs::path& exit_file, const fs::path& lock_file) {
+  const int lock = ::open(lock_file.c_str(), O_RDWR | O_CREAT, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    if (lock >= 0) ::close(lock);
+    return -1;
+  }
   std::vector<std::string> argv_s{"/bin/sh", "-c", wrapper, exe};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -85,7 +99,10 @@ pid_t spawn_cell(const std::string& exe, const std::vector<std::string>& args, c
   argv.push_back(nullptr);
   const std::string log_s = log.string(), exit_s = exit_file.string(), cwd_s = cwd.string();
   const pid_t pid = ::fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    ::close(lock);  // the child's copy holds the lock on
+    return pid;
+  }
   ::setpgid(0, 0);
   ::setenv("SR_CELL_LOG", log_s.c_str(), 1);
   ::setenv("SR_CELL_EXIT", exit_s.c_str(), 1);

@@ -31,8 +31,15 @@ std::filesystem::path default_templates();
 // writes the command's exit status to `exit_file` (atomically) when it ends,
 // and forwards SIGTERM/SIGINT to it; output goes to `log`. The wrapper leads
 // its own process group. Returns the wrapper's pid, or -1.
+// `lock_file` is locked (flock) before the fork and held by the wrapper and the
+// command until they end, so no moment exists in which a started cell looks idle
+// (see cell_locked). Returns -1 when the lock is held already.
 pid_t spawn_cell(const std::string& exe, const std::vector<std::string>& args, const std::filesystem::path& cwd,
-                 const std::filesystem::path& log, const std::filesystem::path& exit_file);
+                 const std::filesystem::path& log, const std::filesystem::path& exit_file,
+                 const std::filesystem::path& lock_file);
+
+// Whether a process still holds the cell's lock file (its wrapper or command runs).
+bool cell_locked(const std::filesystem::path& lock_file);
 
 // Runs `exe args...` in the foreground (output to ours) and returns its exit status.
 int run_child(const std::string& exe, const std::vector<std::string>& args);

@@ -132,13 +132,13 @@ sr::Result<void> copy_code(const fs::path& from, const fs::path& to) {
 int run_stage(const Settings& s, const fs::path& dir, int record, const std::optional<fs::path>& start) {
   const std::string id = "stage_" + std::to_string(record);
   const fs::path run = dir / id, exit_file = dir / "state" / (id + ".exit"), pid_file = dir / "state" / (id + ".pid");
-  const fs::path log = dir / "logs" / (id + ".log");
+  const fs::path log = dir / "logs" / (id + ".log"), lock = dir / "state" / (id + ".lock");
   std::error_code ec;
   if (auto rc = read_exit(exit_file)) return *rc;
   pid_t pid = -1;
   bool child = false;
-  if (auto p = read_number(pid_file); p && wrapper_alive(static_cast<pid_t>(*p), id)) {
-    pid = static_cast<pid_t>(*p);
+  if (cell_locked(lock)) {
+    pid = static_cast<pid_t>(read_number(pid_file).value_or(-1));
     std::printf("stage %d: still running from before; waiting for it\n", record);
   } else {
     std::vector<std::string> args;
@@ -163,7 +163,7 @@ int run_stage(const Settings& s, const fs::path& dir, int record, const std::opt
                 resume ? "resuming" : "running", record, s.level.c_str(), record, record + 1,
                 start ? start->c_str() : ("record " + std::to_string(record) + "'s template").c_str(), log.c_str());
     std::fflush(stdout);
-    pid = spawn_cell(self_exe(), args, s.cwd, log, exit_file);
+    pid = spawn_cell(self_exe(), args, s.cwd, log, exit_file, lock);
     if (pid < 0) return int(ExitCode::failure);
     child = true;
     (void)sr::workspace::write_file_atomic(pid_file, std::to_string(pid) + "\n");
@@ -171,13 +171,13 @@ int run_stage(const Settings& s, const fs::path& dir, int record, const std::opt
   bool forwarded = false;
   while (true) {
     if (sr::stop_requested() && !forwarded) {
-      ::kill(pid, SIGTERM);
+      if (pid > 0) ::kill(pid, SIGTERM);
       forwarded = true;
     }
     if (child) {
       int status = 0;
       if (::waitpid(pid, &status, WNOHANG) != 0) break;
-    } else if (fs::exists(exit_file, ec) || !wrapper_alive(pid, id)) {
+    } else if (fs::exists(exit_file, ec) || !cell_locked(lock)) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

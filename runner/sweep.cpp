@@ -362,6 +362,7 @@ struct Paths {
   [[nodiscard]] fs::path cell(const std::string& id) const { return root / "cells" / id; }
   [[nodiscard]] fs::path exit(const std::string& id) const { return root / "state" / (id + ".exit"); }
   [[nodiscard]] fs::path pid(const std::string& id) const { return root / "state" / (id + ".pid"); }
+  [[nodiscard]] fs::path lock(const std::string& id) const { return root / "state" / (id + ".lock"); }
   [[nodiscard]] fs::path job(const std::string& id) const { return root / "state" / (id + ".job"); }
   [[nodiscard]] fs::path script(const std::string& id) const { return root / "state" / (id + ".sbatch"); }
   [[nodiscard]] fs::path log(const std::string& id) const { return root / "logs" / (id + ".log"); }
@@ -423,12 +424,13 @@ std::vector<CellStatus> scan(const Manifest& m, const Paths& paths) {
       else s.state = State::failed;
       continue;
     }
-    if (files.contains(id + ".pid"))
-      if (auto pid = read_number(paths.pid(id)); pid && wrapper_alive(static_cast<pid_t>(*pid), id)) {
-        s.state = State::running;
+    if (files.contains(id + ".lock") && cell_locked(paths.lock(id))) {
+      // started by a sweep that was killed: still running, waited for
+      s.state = State::running;
+      if (auto pid = read_number(paths.pid(id)); pid && wrapper_alive(static_cast<pid_t>(*pid), id))
         s.pid = static_cast<pid_t>(*pid);
-        continue;
-      }
+      continue;
+    }
     if (files.contains(id + ".job"))
       if (auto t = sr::workspace::read_file(paths.job(id))) {
         std::string job = *t;
@@ -535,7 +537,7 @@ Result<void> start_cell(const Manifest& m, const Cell& c, const Paths& paths, Ce
   const auto args = start_args(m, c, paths);
   const std::string exe = self_exe();
   if (!m.launch.slurm) {
-    const pid_t pid = spawn_cell(exe, args, m.cwd, paths.log(c.id), paths.exit(c.id));
+    const pid_t pid = spawn_cell(exe, args, m.cwd, paths.log(c.id), paths.exit(c.id), paths.lock(c.id));
     if (pid < 0) return sr::fail("cell " + c.id + ": cannot start a process", "check the system's process limit",
                                  ExitCode::failure);
     if (auto w = sr::workspace::write_file_atomic(paths.pid(c.id), std::to_string(pid) + "\n"); !w)
@@ -586,8 +588,7 @@ bool ended(CellStatus& s, const std::string& id, const Paths& paths) {
   }
   std::error_code ec;
   if (fs::exists(paths.exit(id), ec)) return true;
-  if (s.pid > 0) return !wrapper_alive(s.pid, id);
-  return false;  // Slurm cells: checked in batches by the caller
+  return !cell_locked(paths.lock(id));
 }
 
 // ---- the command
@@ -857,7 +858,8 @@ int sweep_command(std::span<const std::string_view> args) {
       auto& s = status[i];
       if (s.state != State::running) continue;
       const auto& id = m.cells[i].id;
-      const bool over = s.job.empty() ? ended(s, id, paths) : fs::exists(paths.exit(id), ec) || !alive.contains(s.job);
+      const bool over = !m.launch.slurm || s.job.empty() ? ended(s, id, paths)
+                                                         : fs::exists(paths.exit(id), ec) || !alive.contains(s.job);
       if (!over) continue;
       const auto rc = read_exit(paths.exit(id));
       s.state = rc ? state_of_exit(*rc, paths.cell(id)) : (fs::exists(paths.cell(id) / "journal.json", ec) ? State::stopped : State::failed);
