@@ -20,6 +20,7 @@ int print_config(std::span<const std::string_view> args) {
   };
   auto cl = cfg::parse_command_line(args);
   if (!cl) return report(cl.error());
+  if (!cl->original_note.empty()) std::fprintf(stderr, "speedrun --cfg: %s\n", cl->original_note.c_str());
   auto config = cfg::load(*cl);
   if (!config) return report(config.error());
   if (auto ok = cfg::check_settings(*config); !ok) return report(ok.error());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace speedrun {
 
@@ -43,6 +44,12 @@ bool write_run_view(const std::filesystem::path& run_dir, bool live);
 // The record templates: workspace_templates/nanogpt_speedrun under the current
 // folder, else under the source tree speedrun was built from (report.cpp).
 std::filesystem::path default_templates();
+// `speedrun sweep SWEEP_DIR [GRID] [OPTIONS] [OVERRIDE...]` (sweep.cpp): a grid of runs.
+int sweep_command(std::span<const std::string_view> args);
+// The run folders of the sweep in `dir` (its cells that have a journal), for `report`.
+std::vector<std::filesystem::path> sweep_runs(const std::filesystem::path& dir);
+// `speedrun cumulative CUM_DIR --from R --to R2 [OPTIONS] [OVERRIDE...]` (cumulative.cpp).
+int cumulative_command(std::span<const std::string_view> args);
 // `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (cfg.cpp): prints the
 // resolved config; `args` are the arguments without "--cfg".
 int print_config(std::span<const std::string_view> args);

@@ -250,22 +250,37 @@ int run_job(const JobSettings& settings) {
     return int(made.error().code);
   }
   Model model = std::move(*made);
+  // roles with a model of their own; the others use the run's
+  std::optional<Model> own[3];
+  const std::optional<sr::llm::ModelConfig>* role_configs[3] = {&s.ideator_model, &s.coder_model, &s.analysis_model};
+  for (int i = 0; i < 3; ++i) {
+    if (!*role_configs[i]) continue;
+    auto m = sr::llm::make_run_model(**role_configs[i], model_options);
+    if (!m) {
+      std::fprintf(stderr, "speedrun: %s\n", m.error().message().c_str());
+      return int(m.error().code);
+    }
+    own[i].emplace(std::move(*m));
+  }
+  Model& ideator_model = own[0] ? *own[0] : model;
+  Model& coder_model = own[1] ? *own[1] : model;
+  Model& analysis_model = own[2] ? *own[2] : model;
   Progress progress;
   sr::install_stop_handlers();
 
   auto result = dispatch(search_policies, "science_runner", s.search, [&](auto search_type) {
     return dispatch(ideators, "ideator", s.ideator, [&](auto ideator_type) {
-      return with_coder(s, model, [&](auto coder) {
+      return with_coder(s, coder_model, [&](auto coder) {
         return dispatch(executors, "executor", s.executor, [&](auto executor_type) -> sr::Result<int> {
           using Search = typename decltype(search_type)::type;
           using Ideator = typename decltype(ideator_type)::type;
           using Coder = decltype(coder);
           using Executor = typename decltype(executor_type)::type;
-          auto ideator = make_ideator<Ideator>(s, model);
+          auto ideator = make_ideator<Ideator>(s, ideator_model);
           if (!ideator) return std::unexpected(ideator.error());
           sr::Runner<Search, Ideator, Coder, Executor> runner(make_search<Search>(s), std::move(*ideator),
                                                     std::move(coder), make_executor<Executor>(s),
-                                                    s.task, s.control, make_hooks(s, model, progress));
+                                                    s.task, s.control, make_hooks(s, analysis_model, progress));
           if (s.resume) {
             if (auto j = sr::workspace::Journal::load(s.run_dir / "journal.json"))
               budget->restore({j->spent_usd(), {}, 0});

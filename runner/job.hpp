@@ -37,6 +37,8 @@ struct JobSettings {
   speedrunner::Task task;
   speedrunner::RunControl control;
   speedrunner::llm::ModelConfig model;
+  // a role's own model (ideator.model, coder.model, analysis.model); unset: `model`
+  std::optional<speedrunner::llm::ModelConfig> ideator_model, coder_model, analysis_model;
   std::optional<double> budget_usd;
   std::optional<std::int64_t> budget_tokens;
   speedrunner::llm::CacheMode cache = speedrunner::llm::CacheMode::off;

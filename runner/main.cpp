@@ -39,6 +39,10 @@ std::array table{
                "an HTML page of runs and sweeps (tree, curves, the paper's figures)", view_command},
     Subcommand{"judge", "judge RUN_DIR [OVERRIDE...]",
                "a model scores how much of the record's change the best node reproduced", judge_command},
+    Subcommand{"sweep", "sweep SWEEP_DIR [--records ...] [OVERRIDE...]",
+               "run a grid of runs (records x levels x scaffolds x models x seeds); resumable", sweep_command},
+    Subcommand{"cumulative", "cumulative DIR --from R --to R2 [OVERRIDE...]",
+               "chain records: each stage starts from the last one's best code", cumulative_command},
 };
 
 void print_help() {

@@ -3,6 +3,7 @@
 // the top-k-across-runs variant (per record, the mean of its k best runs), and
 // per condition (scaffold, model, hints) the aggregates with bootstrap
 // intervals that `speedrun view` draws (metrics/sweep.hpp).
+#include "child.hpp"
 #include "commands.hpp"
 
 #include <speedrunner/agent/judge.hpp>
@@ -32,16 +33,6 @@ int usage_error(const std::string& what) {
 
 }  // namespace
 
-fs::path default_templates() {
-  const fs::path here = fs::current_path() / "workspace_templates" / "nanogpt_speedrun";
-  if (fs::exists(here)) return here;
-#ifdef SPEEDRUNNER_SOURCE_ROOT_DEFAULT
-  return fs::path(SPEEDRUNNER_SOURCE_ROOT_DEFAULT) / "workspace_templates" / "nanogpt_speedrun";
-#else
-  return here;
-#endif
-}
-
 int report_command(std::span<const std::string_view> args) {
   std::vector<fs::path> paths;
   fs::path templates;
@@ -51,6 +42,7 @@ int report_command(std::span<const std::string_view> args) {
     const std::string_view a = args[i];
     if (a == "--help" || a == "-h") {
       std::puts("usage: speedrun report RUN_DIR|SWEEP_DIR... [--templates DIR] [--top-k K] [--resamples N] [--seed S]\n"
+                "  A sweep's folder (speedrun sweep) stands for the run folders of its cells.\n"
                 "  FSR = (t_R - t_agent) / (t_R - t_R+1) per run, t_agent the best valid train_time (v_0 included);\n"
                 "  then per record (mean over its runs) and the mean over records. The top-k variant\n"
                 "  averages each record's k best run FSRs instead (k = 1: the best run). Per condition\n"

@@ -53,6 +53,44 @@ Result<T> group(const cfg::json::object& c, std::string_view key) {
   return cfg::bind<T>(c, key);
 }
 
+// A model config from a model group's value: an object as in config/model/*.json,
+// or the name of one of those files. Its key comes from secrets or the environment.
+Result<sr::llm::ModelConfig> model_from(const cfg::json::object& c, const cfg::json::value& v, const std::string& path,
+                                        std::string label) {
+  cfg::json::value content = v;
+  if (v.is_string()) {
+    std::vector<fs::path> dirs{cfg::builtin_config_dir()};
+    std::vector<std::string> chain;
+    label = std::string(v.as_string());
+    auto loaded = cfg::detail::load_option(dirs, "model", label, chain);
+    if (!loaded) return std::unexpected(std::move(loaded.error()).context(path));
+    content = std::move(*loaded);
+  }
+  auto mc = sr::llm::model_config_from_json(content, path);
+  if (!mc) return std::unexpected(mc.error());
+  mc->label = std::move(label);
+  if (!mc->api_key_env.empty())
+    if (auto key = cfg::api_key(c, mc->api_key_env)) mc->api_key = *key;
+  if (!mc->transcript.empty()) mc->transcript = locate(mc->transcript).string();
+  return mc;
+}
+
+// ideator.model, coder.model, analysis.model: a role's own model, when set (not null).
+Result<std::optional<sr::llm::ModelConfig>> role_model(const cfg::json::object& c, std::string_view role) {
+  const auto* g = c.if_contains(role);
+  if (g == nullptr || !g->is_object()) return std::nullopt;
+  const auto* v = g->as_object().if_contains("model");
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  const std::string path = std::string(role) + ".model";
+  if (!v->is_object() && !v->is_string())
+    return sr::fail(path + ": expected a model config object or the name of one (o3_mini), got " +
+                        cfg::json::serialize(*v),
+                    "write " + path + "=o3_mini, or null to use `model`");
+  auto mc = model_from(c, *v, path, path);
+  if (!mc) return std::unexpected(mc.error());
+  return std::optional<sr::llm::ModelConfig>(std::move(*mc));
+}
+
 Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& run_dir) {
   JobSettings s;
   auto run = group<cfg::RunSettings>(c, "");
@@ -71,6 +109,9 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
            .debug_prob = sc.debug_prob, .max_bug_depth = sc.max_bug_depth};
   s.aide = {.drafts = sc.n_initial_hypotheses, .debug_prob = sc.debug_prob, .n_hypotheses = sc.n_hypotheses,
             .max_bug_depth = sc.max_bug_depth};
+  s.bon.improve_from = s.aide.improve_from = sc.improve_from == cfg::ImproveRule::latest_iteration
+                                                 ? sr::search::ImproveFrom::latest_iteration
+                                                 : sr::search::ImproveFrom::global_best;
   s.ideator_max_attempts = 1 + sc.max_retries;
   s.control.n_iterations = run->n_iterations;
   s.control.max_n_nodes = sc.max_n_nodes;
@@ -188,13 +229,15 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   // ---- model (its key from secrets or the environment; never written anywhere)
   const auto* model = c.if_contains("model");
   if (model == nullptr) return sr::fail("the config has no model group", "pick one: model=replay, model=o3_mini, ...");
-  auto mc = sr::llm::model_config_from_json(*model, "model");
+  auto mc = model_from(c, *model, "model", choice("model"));
   if (!mc) return std::unexpected(mc.error());
   s.model = std::move(*mc);
-  s.model.label = choice("model");
-  if (!s.model.api_key_env.empty())
-    if (auto key = cfg::api_key(c, s.model.api_key_env)) s.model.api_key = *key;
-  if (!s.model.transcript.empty()) s.model.transcript = locate(s.model.transcript).string();
+  for (auto [role, slot] : {std::pair{"ideator", &s.ideator_model}, std::pair{"coder", &s.coder_model},
+                            std::pair{"analysis", &s.analysis_model}}) {
+    auto m = role_model(c, role);
+    if (!m) return std::unexpected(m.error());
+    *slot = std::move(*m);
+  }
 
   s.run_dir = run_dir;
   return s;
@@ -249,6 +292,7 @@ Result<fs::path> run_dir_of(const cfg::json::object& c) {
 int run_command(std::span<const std::string_view> args) {
   auto cl = cfg::parse_command_line(args);
   if (!cl) return report("", cl.error());
+  if (!cl->original_note.empty()) std::fprintf(stderr, "speedrun: %s\n", cl->original_note.c_str());
   auto c = cfg::load(*cl);
   if (!c) return report("", c.error());
   auto dir = run_dir_of(*c);
@@ -279,6 +323,7 @@ int resume_command(std::span<const std::string_view> args) {
   const fs::path dir(args[0]);
   auto cl = cfg::parse_command_line(args.subspan(1));
   if (!cl) return report("resume", cl.error());
+  if (!cl->original_note.empty()) std::fprintf(stderr, "speedrun resume: %s\n", cl->original_note.c_str());
   auto c = cfg::load_for_resume(dir, cl->overrides, cfg::search_path_for(*cl));
   if (!c) return report("resume", c.error());
   auto job = job_from_config(*c, dir);

@@ -20,6 +20,8 @@
 #include <speedrunner/workspace/journal.hpp>
 #include <speedrunner/workspace/workspace.hpp>
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -90,6 +92,7 @@ class Runner {
     workspace_.emplace(std::move(*ws));
     journal_ = workspace::Journal::with_root({task_.metrics.selection, task_.metrics.lower_is_better},
                                              control_.seed);
+    score_baseline(journal_.nodes.front());
     if (auto r = workspace_->save(journal_.root()); !r) return std::unexpected(r.error());
     if (auto r = journal_.save(workspace_->journal_path()); !r) return std::unexpected(r.error());
     return loop();
@@ -270,8 +273,11 @@ class Runner {
     s.usd = journal_.spent_usd();
     s.stopped_because = stop->because;
     s.code = stop->code;
-    // A search that ended without one valid node failed (a resumable stop stays as it is).
-    if (s.code == ExitCode::ok && !s.best) s.code = ExitCode::failure;
+    // A search that ended without one valid node of its own failed (a resumable stop stays
+    // as it is); a scored v_0 alone is the template, not a result.
+    const bool found = std::any_of(journal_.nodes.begin(), journal_.nodes.end(),
+                                   [](const Node& x) { return x.parent && x.valid && !x.buggy(); });
+    if (s.code == ExitCode::ok && !found) s.code = ExitCode::failure;
     return s;
   }
 
@@ -297,7 +303,9 @@ class Runner {
     request.version_dir = workspace_->dir(n.id);
     request.files = task_.files;
     request.read_only = task_.read_only;
+    request.task_description = task_.description;
     request.instructions = task_.code_instructions;
+    request.bug_history = bug_history(n);
     request.hypothesis = n.hypothesis;
     if (task_.knowledge_for_coder) request.knowledge = task_.knowledge;
     request.package_constraints = task_.package_constraints;
@@ -375,6 +383,48 @@ class Runner {
     n.phase = Phase::done;
   }
 
+  // v_0 is a selection candidate when its template says how it scores, in its
+  // results.json: {"metrics": {...}} in the task's metric names, or a NanoGPT
+  // record's calibration on the task's track (tracks.<SPEEDRUN_TRACK>: train_time_ms,
+  // reached at target_val_loss). Its outcome then carries the baseline's metrics,
+  // which the ideator sees when it drafts from v_0.
+  void score_baseline(Node& root) const {
+    auto text = workspace::read_file(task_.template_dir / workspace::results_file);
+    if (!text) return;
+    std::error_code ec;
+    auto doc = boost::json::parse(*text, ec);
+    if (ec || !doc.is_object()) return;
+    std::map<std::string, double> values;
+    auto wanted = [&](std::string_view name) {
+      return std::any_of(task_.metrics.metrics.begin(), task_.metrics.metrics.end(),
+                         [&](const auto& m) { return m.name == name; });
+    };
+    auto number = [](const boost::json::value* v) -> std::optional<double> {
+      if (v == nullptr || !v->is_number()) return std::nullopt;
+      return v->to_number<double>();
+    };
+    const auto& top = doc.as_object();
+    if (const auto* m = top.if_contains("metrics"); m && m->is_object()) {
+      for (const auto& kv : m->as_object())
+        if (auto x = number(&kv.value()); x && wanted(kv.key())) values[std::string(kv.key())] = *x;
+    } else if (const auto* tracks = top.if_contains("tracks"); tracks && tracks->is_object()) {
+      std::string track;
+      for (const auto& [k, v] : task_.env)
+        if (k == "SPEEDRUN_TRACK") track = v;
+      const auto* section = tracks->as_object().if_contains(track);
+      if (section && section->is_object()) {
+        const auto& s = section->as_object();
+        if (auto t = number(s.if_contains("train_time_ms")); t && wanted("train_time")) values["train_time"] = *t;
+        if (auto l = number(s.if_contains("target_val_loss")); l && wanted("val_loss")) values["val_loss"] = *l;
+      }
+    }
+    if (!values.contains(task_.metrics.selection) || !metrics::check_bounds(values, task_.metrics).empty()) return;
+    root.metrics = std::move(values);
+    root.valid = true;
+    root.status = workspace::Status::ok;
+    root.outcome = "the template's measured baseline (results.json): " + metrics_line(root);
+  }
+
   // ---- requests to the ideator and the executor
 
   [[nodiscard]] ideate::IdeaRequest idea_request(const Node& n) const {
@@ -405,6 +455,28 @@ class Runner {
         r.history.back().relation = ideate::Relation::sibling;
       }
     return r;
+  }
+
+  // What failed near the node, for its coder (as the original scaffold shows it):
+  // the buggy descendants of its stable ancestor, at most 3, the latest first.
+  [[nodiscard]] std::vector<code::FailedAttempt> bug_history(const Node& n) const {
+    std::vector<NodeId> buggy, open{n.stable_ancestor};
+    while (!open.empty()) {
+      const Node& x = journal_.at(open.back());
+      open.pop_back();
+      for (NodeId c : x.children) {
+        open.push_back(c);
+        if (c != n.id && journal_.at(c).finished() && journal_.at(c).buggy()) buggy.push_back(c);
+      }
+    }
+    std::sort(buggy.rbegin(), buggy.rend());
+    if (buggy.size() > 3) buggy.resize(3);
+    std::vector<code::FailedAttempt> out;
+    for (NodeId id : buggy) {
+      const Node& b = journal_.at(id);
+      out.push_back({b.name(), b.hypothesis.summary, b.outcome});
+    }
+    return out;
   }
 
   [[nodiscard]] std::string render_files(NodeId id) const {

@@ -180,6 +180,24 @@ TEST_CASE("edits to read-only files and the transcript are refused", "[code][aid
   CHECK(slurp(v.dir.path() / "eval.py") == "def score(x):\n    return x\n");
 }
 
+TEST_CASE("the prompt carries the task, its code instructions and the bug history", "[code][aider]") {
+  Version v;
+  v.request.task_description = "Reduce the training time to reach val_loss 3.28.";
+  v.request.bug_history = {{"v_3", "fuse the optimizer", "buggy: exited with status 1: illegal memory access"},
+                           {"v_5", "fp8 matmuls", "buggy: val_loss 4.1 is above 3.28"}};
+  const std::string prompt = coder_prompt(v.request);
+  const auto task = prompt.find("# Task\n\nReduce the training time to reach val_loss 3.28.");
+  const auto rules = prompt.find("# Instructions for the code\n\nMake train.py reach val_loss 3.28 sooner.");
+  REQUIRE(task != std::string::npos);
+  REQUIRE(rules != std::string::npos);
+  CHECK(task < rules);
+  CHECK(prompt.find("- v_3: fuse the optimizer\n  error: buggy: exited with status 1: illegal memory access\n") !=
+        std::string::npos);
+  CHECK(prompt.find("- v_5: fp8 matmuls\n  error: buggy: val_loss 4.1 is above 3.28\n") != std::string::npos);
+  v.request.bug_history.clear();
+  CHECK(coder_prompt(v.request).find("Earlier attempts") == std::string::npos);
+}
+
 TEST_CASE("absolute read-only files are shown, folders and binaries are named", "[code][aider]") {
   Version v;
   testing::TempDir elsewhere("sr-aider-abs");

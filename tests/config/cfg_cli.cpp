@@ -2,6 +2,10 @@
 // errors exit 2 with the message and its fix, malformed input included.
 #include <speedrunner/config/json.hpp>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
 #include "catch.hpp"
 #include "fixtures.hpp"
 #include "malformed_inputs.hpp"
@@ -14,6 +18,10 @@ using speedrunner::testing::TempDir;
 using speedrunner::testing::write_file;
 
 namespace {
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -108,4 +116,45 @@ TEST_CASE("malformed config files through speedrun --cfg exit 2, never crash", "
     ++broken;
   }
   CHECK(broken > 20);
+}
+
+TEST_CASE("the original README's command lines resolve with --cfg, with one note on stderr", "[config][cli][original]") {
+  TempDir tmp;
+  const std::string err = quote((tmp.path() / "stderr.txt").string());
+  // as typed in the original's README: the shell strips the double quotes, the brackets stay
+  const std::string readme_aide = "model=o3_mini science_runner=aide task=nanogpt_speedrun/record_1 n_iterations=5";
+  const std::string readme_hints =
+      "model=o3_mini task=nanogpt_speedrun/speedrun_record_1 "
+      "knowledge_src_paths=[\"data/nanogpt_speedrun_knowledge_in_levels/record_1/level_1_*.txt\"]";
+  const std::string launcher =
+      "task=nanogpt_speedrun/speedrun_record_2 model=o3_mini n_iterations=20 ideator=dummy science_runner=bon "
+      "coder_args.edit_format=diff science_runner_args.max_n_nodes=20 science_runner_args.n_hypotheses=3 "
+      "science_runner_args.n_initial_hypotheses=1 workspace_args.root_path=/tmp/record_2_ws_1";
+  for (const auto& line : {readme_aide, readme_hints, launcher}) {
+    INFO(line);
+    auto r = cfg_run(line + " 2>" + err);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    auto v = cfg::parse_relaxed(r.output, "stdout");
+    REQUIRE(v.has_value());
+    CHECK(v->at("model").at("name").as_string() == "o3-mini");
+    const std::string note = slurp(tmp.path() / "stderr.txt");
+    if (line == readme_aide) {
+      CHECK(note.empty());
+      CHECK(v->at("n_iterations").as_int64() == 5);
+      CHECK(v->at("choices").at("science_runner").as_string() == "aide");
+    } else if (line == readme_hints) {
+      CHECK(v->at("choices").at("task").as_string() == "nanogpt_speedrun/record_1");
+      CHECK(v->at("knowledge_src_paths").as_array()[0].as_string() ==
+            "data/nanogpt_speedrun_knowledge_in_levels/record_1/level_1_*.txt");
+      CHECK(note.find("task=nanogpt_speedrun/speedrun_record_1 -> task=nanogpt_speedrun/record_1") != std::string::npos);
+    } else {
+      CHECK(v->at("science_runner").at("n_hypotheses").as_int64() == 3);
+      CHECK(v->at("science_runner").at("max_n_nodes").as_int64() == 20);
+      CHECK(v->at("coder").at("edit_format").as_string() == "diff");
+      CHECK(v->at("workspace").at("root").as_string() == "/tmp/record_2_ws_1");
+      CHECK(v->at("choices").at("ideator").as_string() == "dummy");
+      CHECK(std::count(note.begin(), note.end(), '\n') == 1);  // one note per run
+    }
+  }
 }

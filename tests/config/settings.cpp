@@ -24,19 +24,21 @@ struct Expect {
   int initial, per_step, max_nodes;
   double debug_prob;
   int bug_depth, n_iterations;
+  bool summarize;
 };
 }  // namespace
 
 TEST_CASE("science runners and scaffold presets carry the benchmark's settings", "[config][settings]") {
   using S = cfg::SearchStrategy;
   const Expect expected[] = {
-      {"bon", S::bon, 1, 1, 20, 0.0, 3, 5},
-      {"aide", S::aide, 5, 1, 20, 0.5, 3, 5},
-      {"scaffold/flat", S::bon, 20, 1, 40, 0.0, 3, 1},
-      {"scaffold/tree", S::bon, 1, 3, 20, 0.0, 3, 5},
-      {"scaffold/forest", S::bon, 3, 3, 20, 0.0, 3, 5},
-      {"scaffold/aide", S::aide, 3, 1, 20, 0.5, 5, 5},
-      {"scaffold/multi_aide", S::aide, 3, 3, 20, 0.5, 5, 5},
+      {"bon", S::bon, 1, 1, 20, 0.0, 3, 5, false},
+      {"aide", S::aide, 5, 1, 20, 0.5, 3, 5, false},
+      // the paper's scaffolds: 20 iterations (flat: 20 drafts in one), at most 20 nodes, log summaries on
+      {"scaffold/flat", S::bon, 20, 1, 20, 0.0, 3, 1, true},
+      {"scaffold/tree", S::bon, 1, 3, 20, 0.0, 3, 20, true},
+      {"scaffold/forest", S::bon, 3, 3, 20, 0.0, 3, 20, true},
+      {"scaffold/aide", S::aide, 3, 1, 20, 0.5, 5, 20, true},
+      {"scaffold/multi_aide", S::aide, 3, 3, 20, 0.5, 5, 20, true},
   };
   for (const auto& e : expected) {
     INFO(e.option);
@@ -49,8 +51,28 @@ TEST_CASE("science runners and scaffold presets carry the benchmark's settings",
     CHECK(s.debug_prob == e.debug_prob);
     CHECK(s.max_bug_depth == e.bug_depth);
     CHECK(s.max_retries == 3);
+    CHECK(s.improve_from == cfg::ImproveRule::global_best);
     CHECK(cfg::bind<cfg::RunSettings>(c, "").value().n_iterations == e.n_iterations);
+    CHECK(cfg::bind<cfg::RunSettings>(c, "").value().analysis.summarize == e.summarize);
   }
+  // a command-line n_iterations still wins over a preset's budget
+  CHECK(cfg::bind<cfg::RunSettings>(compose({"science_runner=scaffold/aide", "n_iterations=5"}), "").value().n_iterations == 5);
+}
+
+TEST_CASE("the original's improve rule is a config choice", "[config][settings]") {
+  auto c = compose({"science_runner=scaffold/tree", "science_runner.improve_from=latest_iteration"});
+  CHECK(cfg::bind<cfg::ScienceRunnerSettings>(c, "science_runner").value().improve_from ==
+        cfg::ImproveRule::latest_iteration);
+  auto bad = cfg::bind<cfg::ScienceRunnerSettings>(compose({"science_runner.improve_from=best"}), "science_runner");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().what.find("improve_from") != std::string::npos);
+}
+
+TEST_CASE("the paper's fixed defaults: 30,000 characters of log and 5 reflections", "[config][settings]") {
+  auto c = compose({});
+  CHECK(cfg::bind<cfg::LocalExecutorSettings>(c, "executor").value().log_tail_chars == 30000);
+  CHECK(cfg::bind<cfg::AiderCoderSettings>(c, "coder").value().max_reflections == 5);
+  CHECK(cfg::bind<cfg::SlurmExecutorSettings>(compose({"executor=slurm"}), "executor").value().log_tail_chars == 30000);
 }
 
 TEST_CASE("run-level settings bind from the top of the tree", "[config][settings]") {

@@ -37,11 +37,17 @@ TEST_CASE("a long first hint line is cut in the summary", "[ideate][dummy]") {
   CHECK(idea->hypothesis.summary == "hints: " + std::string(97, 'x') + "...");
 }
 
-TEST_CASE("the dummy ideator without hints says how to give some", "[ideate][dummy]") {
-  auto idea = ideate::Dummy{}.propose(ideate::IdeaRequest{});
-  REQUIRE_FALSE(idea.has_value());
-  CHECK(idea.error().what.find("there are none") != std::string::npos);
-  CHECK(idea.error().fix.find("knowledge_src_paths") != std::string::npos);
+TEST_CASE("the dummy ideator without hints asks the coder to plan and then implement", "[ideate][dummy]") {
+  ideate::IdeaRequest request;
+  request.stage = ideate::Stage::draft;
+  request.task_description = "Reduce the training time to reach val_loss 3.28.";
+  auto idea = ideate::Dummy{}.propose(request);
+  REQUIRE(idea.has_value());
+  CHECK(idea->hypothesis.summary == "no hints: the coder plans a change and implements it");
+  CHECK(idea->hypothesis.text.find("First write a short plan") != std::string::npos);
+  CHECK(idea->hypothesis.text.find("Then implement that plan") != std::string::npos);
+  CHECK(idea->hypothesis.text.find(request.task_description) != std::string::npos);
+  CHECK(idea->cost_usd == 0.0);
 }
 
 TEST_CASE("the dummy ideator debugs with the failure as the hypothesis", "[ideate][dummy]") {

@@ -200,6 +200,36 @@ TEST_CASE("analysis.summarize=true makes the model's reading of each run the nod
   CHECK(summarized >= 6);
 }
 
+TEST_CASE("each role may have its own model: coder.model answers the coder, model the ideator",
+          "[runner][cli][demo][roles]") {
+  TempDir tmp;
+  // the demo's transcript split in two: the ideator's answers and the coder's
+  const auto ideas = tmp.path() / "ideas.jsonl", edits = tmp.path() / "edits.jsonl";
+  {
+    std::ifstream in(source_root() / "data/demo/collatz_transcript.jsonl");
+    std::ofstream to_ideator(ideas), to_coder(edits);
+    for (std::string line; std::getline(in, line);)
+      (line.find("\"agent\": \"ideator\"") != std::string::npos ? to_ideator : to_coder) << line << "\n";
+  }
+  auto r = run_shell("cd " + tmp.path().string() + " && " + speedrun_exe() + " model.transcript=" + ideas.string() +
+                     " 'coder.model={\"provider\": \"replay\", \"name\": \"replay\", \"transcript\": \"" +
+                     edits.string() + "\"}' workspace.root=" + (tmp.path() / "run").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  auto j = ws::Journal::load(tmp.path() / "run" / "journal.json");
+  REQUIRE(j);
+  CHECK(j->best_valid().has_value());
+  int valid = 0;
+  for (const auto& n : j->nodes) valid += n.valid ? 1 : 0;
+  CHECK(valid >= 3);
+  // a role's model by name is looked up among config/model/, and a bad one is named
+  auto bad = run_shell("cd " + tmp.path().string() + " && " + speedrun_exe() +
+                       " ideator.model=no_such_model workspace.root=" + (tmp.path() / "run2").string());
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("ideator.model") != std::string::npos);
+  CHECK(bad.output.find("no_such_model") != std::string::npos);
+}
+
 TEST_CASE("speedrun cancel stops a live runner through its runner.pid, not only its jobs",
           "[runner][cli][cancel]") {
   TempDir tmp;

@@ -9,6 +9,7 @@
 #include "support.hpp"
 
 #include <csignal>
+#include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +99,78 @@ TEST_CASE("a node whose log has no metrics is buggy with the reason, and is debu
   CHECK(j.at(2).stable_ancestor == 0);
   // the debug request carried the failing log
   CHECK((*runner.ideator().requests)[1].parent_outcome.find("score: not") != std::string::npos);
+}
+
+TEST_CASE("the coder gets the task and the failed attempts under the node's stable ancestor", "[runner]") {
+  TempDir tmp;
+  auto task = score_task(tmp.path() / "template");
+  ScriptedIdeator ideator;
+  // v_1..v_4 crash (drafts from v_0); v_5 debugs one of them
+  ideator.script = {{"crash", "a"}, {"crash", "b"}, {"crash", "c"}, {"crash", "d"}, {"fix 5", "e"}};
+  auto requests = std::make_shared<std::vector<sr::code::CodeRequest>>();
+  ScriptedCoder coder;
+  coder.edit = [requests](const sr::code::CodeRequest& r) {
+    requests->push_back(r);
+    return score_edit(r);
+  };
+  ScoreRunner runner(sr::search::BoN{.n_initial_hypotheses = 4, .debug_prob = 1.0}, ideator, coder,
+                     sr::exec::Local{}, task, {.n_iterations = 2, .poll_interval = std::chrono::milliseconds(5)});
+  REQUIRE(runner.start(tmp.path() / "run").has_value());
+  REQUIRE(requests->size() == 5);
+  CHECK((*requests)[0].task_description == "make the score higher");
+  CHECK((*requests)[0].bug_history.empty());  // nothing had failed yet
+  const auto& last = requests->back();
+  const auto& debugged = runner.journal().at(5);
+  REQUIRE(debugged.stage == Stage::debug);
+  // v_1..v_4 are the buggy descendants of v_0 (the stable ancestor): the latest three are shown
+  REQUIRE(last.bug_history.size() == 3);
+  CHECK(last.bug_history[0].version == "v_4");
+  CHECK(last.bug_history[2].version == "v_2");
+  CHECK(last.bug_history[0].hypothesis == "crash");
+  CHECK(last.bug_history[0].error.starts_with("buggy: "));
+}
+
+TEST_CASE("v_0 is a selection candidate scored from its template's results.json", "[runner][baseline]") {
+  TempDir tmp;
+  auto task = score_task(tmp.path() / "template");
+  std::ofstream(tmp.path() / "template" / "results.json") << R"({"metrics": {"score": 15, "other": 1}})";
+  auto runner = score_runner(task, {.n_iterations = 1, .max_n_nodes = 20});
+  auto s = runner.start(tmp.path() / "run");
+  REQUIRE(s.has_value());
+  const auto& j = runner.journal();
+  CHECK(j.at(0).valid);
+  CHECK(j.at(0).metrics == std::map<std::string, double>{{"score", 15}});  // the task's metrics only
+  // the drafts score 10 and 20: v_2 beats the baseline, v_1 does not
+  CHECK(s->best == 2);
+  // the ideator saw the baseline's metrics at the first iteration
+  const auto& first = runner.ideator().requests->front();
+  CHECK(first.parent_outcome.find("measured baseline") != std::string::npos);
+  CHECK(first.parent_outcome.find("score 15") != std::string::npos);
+
+  // a NanoGPT record's calibration on the task's track; a baseline out of bounds is no candidate
+  TempDir tmp2;
+  auto record = score_task(tmp2.path() / "template");
+  record.metrics.metrics = {{"train_time", sr::metrics::Unit::ms}, {"val_loss"}};
+  record.metrics.selection = "train_time";
+  record.metrics.lower_is_better = true;
+  record.metrics.at_most = {{"val_loss", 3.5}};
+  record.env = {{"SPEEDRUN_TRACK", "mini"}};
+  std::ofstream(tmp2.path() / "template" / "results.json")
+      << R"({"tracks": {"mini": {"train_time_ms": 90081, "target_val_loss": 3.5}, "fineweb": {"train_time_ms": 1}}})";
+  auto r2 = score_runner(record, {.n_iterations = 1, .max_n_nodes = 20});
+  auto s2 = r2.start(tmp2.path() / "run");
+  REQUIRE(s2.has_value());
+  CHECK(r2.journal().at(0).valid);
+  // its drafts print no train_time: v_0 stays the best, and the search itself found nothing
+  CHECK(s2->best == 0);
+  CHECK(s2->code == sr::ExitCode::failure);
+  CHECK(r2.journal().at(0).metrics.at("train_time") == 90081);
+  CHECK(r2.journal().at(0).metrics.at("val_loss") == 3.5);
+  // no results.json (or one without a score): v_0 stays unscored, as before
+  TempDir tmp3;
+  auto plain = score_runner(score_task(tmp3.path() / "template"), {.n_iterations = 1});
+  REQUIRE(plain.start(tmp3.path() / "run").has_value());
+  CHECK_FALSE(plain.journal().at(0).valid);
 }
 
 TEST_CASE("the model fallback reads metrics only when the contract finds none", "[runner][metrics]") {

@@ -80,14 +80,23 @@ inline std::string show_file(const std::filesystem::path& root, const std::strin
 
 }  // namespace detail
 
-// The first user message: task, hypothesis, hints, constraints, then the files.
+// The first user message: task, code instructions, hypothesis, hints, failed
+// attempts nearby, constraints, then the files.
 [[nodiscard]] inline std::string coder_prompt(const CodeRequest& request, std::size_t max_shown_bytes = 256 * 1024) {
   std::string out;
-  if (!request.instructions.empty()) out += "# Task\n\n" + request.instructions + "\n\n";
+  if (!request.task_description.empty()) out += "# Task\n\n" + request.task_description + "\n\n";
+  if (!request.instructions.empty())
+    out += (request.task_description.empty() ? "# Task\n\n" : "# Instructions for the code\n\n") +
+           request.instructions + "\n\n";
   out += "# Hypothesis to implement\n\n" + request.hypothesis.summary + "\n";
   if (!request.hypothesis.text.empty() && request.hypothesis.text != request.hypothesis.summary)
     out += "\n" + request.hypothesis.text + "\n";
   if (!request.knowledge.empty()) out += "\n# Knowledge that may help\n\n" + request.knowledge + "\n";
+  if (!request.bug_history.empty()) {
+    out += "\n# Earlier attempts from this code that failed (do not repeat their mistakes)\n\n";
+    for (const auto& a : request.bug_history)
+      out += "- " + a.version + ": " + a.hypothesis + "\n  error: " + a.error + "\n";
+  }
   if (!request.package_constraints.empty())
     out += "\n# Package constraints\n\n" + request.package_constraints + "\n";
   out += "\n# Files you may edit\n\n";

@@ -6,6 +6,7 @@
 
 #include <speedrunner/config/interpolate.hpp>
 #include <speedrunner/config/json.hpp>
+#include <speedrunner/config/original.hpp>
 #include <speedrunner/config/overrides.hpp>
 #include <speedrunner/config/suggest.hpp>
 #include <speedrunner/core/error.hpp>
@@ -339,7 +340,8 @@ inline Result<std::vector<DefaultsEntry>> read_defaults(const json::object& prim
 // and overrides.
 struct CommandLine {
   std::vector<fs::path> config_dirs;   // user directories, searched before the built-in tree
-  std::vector<std::string> overrides;  // as typed
+  std::vector<std::string> overrides;  // as typed, the original benchmark's names read as ours
+  std::string original_note;           // what was read as ours (config/original.hpp); print it once
 };
 
 [[nodiscard]] inline Result<CommandLine> parse_command_line(std::span<const std::string_view> args) {
@@ -364,6 +366,10 @@ struct CommandLine {
                   "pass a directory holding your own config groups (e.g. my_configs/model/my_model.json)");
     cl.config_dirs.emplace_back(*dir);
   }
+  auto mapped = map_original(cl.overrides);
+  if (!mapped) return std::unexpected(std::move(mapped.error()));
+  cl.overrides = std::move(mapped->overrides);
+  cl.original_note = std::move(mapped->note);
   return cl;
 }
 

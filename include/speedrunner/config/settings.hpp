@@ -29,8 +29,12 @@ struct Budget {
 // A model's reading of each finished run (was the goal met, which errors
 // matter), kept as the node's outcome for the ideator; off, outcomes come
 // from the metrics alone.
+// `model`: the analyst's own model (a model config object, or the name of one
+// under config/model/); null: the run's `model`.
 struct AnalysisSettings {
-  BOOST_HANA_DEFINE_STRUCT(AnalysisSettings, (bool, summarize));
+  BOOST_HANA_DEFINE_STRUCT(AnalysisSettings,
+    (bool, summarize),
+    (std::optional<json::value>, model));
 };
 
 struct LlmSettings {
@@ -67,6 +71,12 @@ struct RunSettings {
 enum class SearchStrategy { bon, aide };
 constexpr std::array<std::string_view, 2> enum_names(SearchStrategy) { return {"bon", "aide"}; }
 
+// Which node an improvement starts from (search::ImproveFrom): the best valid
+// node of the tree, or the original's rule, the best of v_0, the node last
+// expanded and the last iteration's children.
+enum class ImproveRule { global_best, latest_iteration };
+constexpr std::array<std::string_view, 2> enum_names(ImproveRule) { return {"global_best", "latest_iteration"}; }
+
 // config/science_runner/*.json: the benchmark's runners and the paper's scaffold presets.
 struct ScienceRunnerSettings {
   BOOST_HANA_DEFINE_STRUCT(ScienceRunnerSettings,
@@ -76,7 +86,8 @@ struct ScienceRunnerSettings {
     (AtLeast<int, 1>, max_n_nodes),           // stop when the tree has this many nodes
     (Probability, debug_prob),                // chance of debugging a buggy leaf instead of improving
     (NonNegative<int>, max_bug_depth),        // debug attempts along one chain before giving up on it
-    (NonNegative<int>, max_retries));         // retries of a failed ideate/code step
+    (NonNegative<int>, max_retries),          // retries of a failed ideate/code step
+    (ImproveRule, improve_from));             // global_best | latest_iteration (the original's)
 };
 
 // config/coder/*.json: how a hypothesis becomes edits. aider: a model with an
@@ -96,7 +107,8 @@ struct AiderCoderSettings {
   BOOST_HANA_DEFINE_STRUCT(AiderCoderSettings,
     (CoderKind, kind),
     (std::string, edit_format),         // diff | whole | udiff (the runner lists what it ships)
-    (NonNegative<int>, max_reflections)); // failed edits shown back to the model, at most
+    (NonNegative<int>, max_reflections),  // failed edits shown back to the model, at most
+    (std::optional<json::value>, model)); // the coder's own model (object or name); null: the run's `model`
 };
 
 // config/coder/patch.json: applies the unified diff found in the hypothesis

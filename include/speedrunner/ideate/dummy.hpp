@@ -1,6 +1,7 @@
 // The dummy ideator: the hints (knowledge_src_paths) become the hypothesis,
 // and a failed node's error becomes a debug hypothesis. No model is called,
-// so it measures the coder alone against the hint levels.
+// so it measures the coder alone against the hint levels. Without hints (the
+// paper's no-hint condition) the coder is asked to plan a change and make it.
 #pragma once
 
 #include <speedrunner/core/error.hpp>
@@ -41,10 +42,15 @@ struct Dummy {
       if (!request.parent_outcome.empty()) out.hypothesis.text += "\n\nWhat happened:\n" + request.parent_outcome;
       return out;
     }
-    if (request.knowledge.empty())
-      return fail("the dummy ideator passes the hints through as the hypothesis, but there are none",
-                  "set knowledge_src_paths (e.g. data/nanogpt_speedrun_knowledge_in_levels/record_1/level_1_*.txt) "
-                  "or use ideator=base");
+    if (request.knowledge.empty()) {
+      // The paper's no-hint condition: no idea is given, so the coder plans one and implements it.
+      out.hypothesis.summary = "no hints: the coder plans a change and implements it";
+      out.hypothesis.text =
+          "No hypothesis is given. First write a short plan: one change to the code that you expect to "
+          "meet the task's goal better, and why. Then implement that plan.";
+      if (!request.task_description.empty()) out.hypothesis.text += "\n\nThe task's goal:\n" + request.task_description;
+      return out;
+    }
     out.hypothesis.summary = "hints: " + detail::first_line(request.knowledge);
     out.hypothesis.text = request.knowledge;
     return out;

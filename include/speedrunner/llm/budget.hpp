@@ -153,6 +153,10 @@ class Budgeted {
     auto reservation = budget_->reserve(request.agent, name_, usd, tokens);
     if (!reservation) return std::unexpected(reservation.error());
     auto out = model_.complete(request);
+    // a provider that prices nothing (replay, a local server) is billed at the config's price, if
+    // any; an answer from the cache stays free
+    if (out && !out->cached && out->cost_usd == 0 && (price_.input > 0 || price_.output > 0))
+      out->cost_usd = cost_usd(out->usage, price_);
     budget_->settle(*reservation, request.agent, out ? &*out : nullptr);
     if (out) {
       auto seen = largest_output_->load();
