@@ -74,7 +74,7 @@ TEST_CASE("a timeout stops the whole process tree, with SIGKILL for what ignores
   ex::Local local({.slots = 1, .kill_grace = 300ms});
   // A child that ignores SIGTERM and a grandchild, both beating.
   auto s = spec(dir, "sh -c 'trap \"\" TERM; " + beat("beat1") + "' & sh -c '" + beat("beat2") + "' & wait");
-  s.timeout = 1500ms;
+  s.timeout = 4s;  // time for the sandbox to start on a loaded machine, so both loops run at the limit
   const auto start = std::chrono::steady_clock::now();
   auto h = local.submit(s);
   REQUIRE(h.has_value());
@@ -82,7 +82,7 @@ TEST_CASE("a timeout stops the whole process tree, with SIGKILL for what ignores
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK(r.timed_out);
   CHECK(r.describe().rfind("timed out", 0) == 0);
-  CHECK(took < 8.0);
+  CHECK(took < 15.0);
   CHECK(std::filesystem::exists(dir.path() / "beat1"));
   CHECK(std::filesystem::exists(dir.path() / "beat2"));
   CHECK_FALSE(still_beating(dir.path() / "beat1"));
@@ -138,7 +138,7 @@ TEST_CASE("a NaN loss in the streaming log stops the run early", "[exec][local][
   auto h = local.submit(s);
   REQUIRE(h.has_value());
   auto r = wait(local, *h);
-  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(std::chrono::steady_clock::now() - start < 15s);  // not the command's 30 s
   CHECK(r.aborted == "train_loss is nan at step 2 (non-finite loss)");
   CHECK_FALSE(r.timed_out);
   CHECK(r.describe() == "stopped early: train_loss is nan at step 2 (non-finite loss)");

@@ -145,12 +145,12 @@ inline std::string ulimit_line(char flag, std::int64_t value) {
   const std::string size = l.tmp_mb > 0 ? "--size " + std::to_string(l.tmp_mb * 1024 * 1024) + " " : std::string{};
   s += "set -- \"$@\" " + size + "--tmpfs /tmp " + size + "--tmpfs /dev/shm\n";
   // Toolkits named by the environment (a module system's CUDA) and the paths
-  // of the options, each by its real path (a link cannot be a mount point);
-  // what /usr and /opt hold is already there.
+  // of the options: the real folder (links followed) shown at the path given,
+  // where the node's configuration names it; what /usr and /opt hold is there already.
   s += "sr_bind() {\n"
        "  sr_p=$(readlink -f -- \"$2\" 2>/dev/null) || return 0\n"
        "  case $1:$sr_p in --ro-bind-try:/usr/*|--ro-bind-try:/opt/*|*:) return 0;; esac\n"
-       "  sr_args+=(\"$1\" \"$sr_p\" \"$sr_p\")\n"
+       "  sr_args+=(\"$1\" \"$sr_p\" \"$2\")\n"
        "}\n"
        "sr_args=()\n"
        "for d in \"${CUDA_HOME:-}\" \"${CUDA_PATH:-}\" \"${NCCL_ROOT:-}\"; do case $d in /*) sr_bind --ro-bind-try \"$d\";; esac; done\n";
