@@ -41,9 +41,13 @@ class Local {
  public:
   static constexpr std::string_view config_name = "local";
 
+  // The sandbox is tried here, once (outside a run's clock), so a machine that
+  // cannot run it stops the run at the first job with the fix instead of failing every node.
   explicit Local(LocalOptions options = {}) : options_(std::move(options)) {
     if (options_.slots < 1) options_.slots = 1;
     busy_.assign(static_cast<std::size_t>(options_.slots), false);
+    if (auto ok = check_sandbox(options_.sandbox, std::filesystem::temp_directory_path()); !ok)
+      sandbox_error_ = ok.error();
   }
   Local(const Local&) = delete;
   Local& operator=(const Local&) = delete;
@@ -90,15 +94,10 @@ class Local {
       return fail(spec.dir.string() + ": cannot create the run's log files (" + std::strerror(errno) + ")",
                   "check that the version folder exists and is writable", ExitCode::failure);
     }
-    // The sandbox is checked once, at the first job, so a machine that cannot run
-    // it stops the run with the fix instead of failing every node.
-    if (!sandbox_checked_) {
-      if (auto ok = check_sandbox(options_.sandbox, std::filesystem::absolute(spec.dir)); !ok) {
-        ::close(out);
-        ::close(err);
-        return std::unexpected(ok.error());
-      }
-      sandbox_checked_ = true;
+    if (sandbox_error_) {
+      ::close(out);
+      ::close(err);
+      return std::unexpected(*sandbox_error_);
     }
     const std::string script =
         sandboxed_command(options_.sandbox, std::filesystem::absolute(spec.dir), spec.command, false);
@@ -278,7 +277,7 @@ class Local {
   }
 
   LocalOptions options_;
-  bool sandbox_checked_ = false;
+  std::optional<Error> sandbox_error_{};  // why the sandbox cannot start here
   std::vector<bool> busy_;
   std::map<std::string, Job> jobs_;
 };
