@@ -91,6 +91,33 @@ Result<std::optional<sr::llm::ModelConfig>> role_model(const cfg::json::object& 
   return std::optional<sr::llm::ModelConfig>(std::move(*mc));
 }
 
+// task.sandbox: what a task's nodes need beyond their folder: host paths to read
+// (the track's data) and the network (off unless a task asks).
+struct TaskSandboxSettings {
+  BOOST_HANA_DEFINE_STRUCT(TaskSandboxSettings,
+    (std::optional<bool>, network),
+    (std::optional<std::vector<std::string>>, read_only));
+};
+
+// The executor's sandbox settings (either kind); absent keys (a run saved
+// before they existed) keep exec::SandboxOptions' defaults: bwrap, on.
+template <class E>
+sr::exec::SandboxOptions sandbox_options(const E& e) {
+  sr::exec::SandboxOptions o;
+  if (e.sandbox) o.kind = *e.sandbox == cfg::SandboxMode::off ? sr::exec::SandboxKind::off : sr::exec::SandboxKind::bwrap;
+  if (e.bwrap) o.bwrap = *e.bwrap;
+  if (e.sandbox_read_only) o.read_only = *e.sandbox_read_only;
+  if (e.sandbox_writable) o.writable = *e.sandbox_writable;
+  if (e.limits) {
+    o.limits.processes = e.limits->processes;
+    o.limits.open_files = e.limits->open_files;
+    o.limits.file_mb = e.limits->file_mb;
+    o.limits.memory_mb = e.limits->memory_mb ? std::int64_t(*e.limits->memory_mb) : 0;
+    o.limits.tmp_mb = e.limits->tmp_mb;
+  }
+  return o;
+}
+
 Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& run_dir) {
   JobSettings s;
   auto run = group<cfg::RunSettings>(c, "");
@@ -170,6 +197,7 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
     if (e.max_requeues) s.slurm.max_requeues = *e.max_requeues;
     s.slurm.extra_sbatch_lines = e.extra_sbatch_lines;
     for (const auto& [k, v] : e.env) s.slurm.env.emplace_back(k, v);
+    s.slurm.sandbox = sandbox_options(e);
     s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(e.log_tail_chars));
   } else {
     auto local = group<cfg::LocalExecutorSettings>(c, "executor");
@@ -179,6 +207,7 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
     for (int g : local->gpus) s.local.gpus.push_back(std::to_string(g));
     s.local.gpus_per_slot = local->gpus_per_job;
     s.local.kill_grace = std::chrono::milliseconds(static_cast<long>(local->kill_grace_s * 1000));
+    s.local.sandbox = sandbox_options(*local);
     s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(local->log_tail_chars));
   }
 
@@ -213,6 +242,14 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   if (const auto* tj = c.if_contains("task"); tj && tj->is_object())
     if (const auto* f = tj->as_object().if_contains("abort_on_nonfinite_loss"); f && f->is_bool())
       s.task.watch.nonfinite_loss = f->as_bool();
+  if (const auto* tj = c.if_contains("task"); tj && tj->is_object() && tj->as_object().contains("sandbox")) {
+    auto ts = group<TaskSandboxSettings>(c, "task.sandbox");
+    if (!ts) return std::unexpected(ts.error());
+    for (auto* o : {&s.local.sandbox, &s.slurm.sandbox}) {
+      o->network = ts->network.value_or(false);
+      for (const auto& p : ts->read_only.value_or(std::vector<std::string>{})) o->read_only.push_back(p);
+    }
+  }
   if (!t.metrics.contains(t.selection.metric))
     return sr::fail("task.selection.metric: \"" + t.selection.metric + "\" is not one of task.metrics",
                     "add it to task.metrics or select one of them");
@@ -238,6 +275,11 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
     if (!m) return std::unexpected(m.error());
     *slot = std::move(*m);
   }
+  // the models' keys stay with the runner, whatever their variables are called
+  for (const auto* m : {&s.model, s.ideator_model ? &*s.ideator_model : nullptr, s.coder_model ? &*s.coder_model : nullptr,
+                        s.analysis_model ? &*s.analysis_model : nullptr})
+    if (m != nullptr && !m->api_key_env.empty())
+      for (auto* o : {&s.local.sandbox, &s.slurm.sandbox}) o->secret_env.push_back(m->api_key_env);
 
   s.run_dir = run_dir;
   return s;

@@ -118,6 +118,20 @@ struct PatchCoderSettings {
     (CoderKind, kind));
 };
 
+// How a node's launch command runs: in a bubblewrap sandbox (docs/sandbox.md) or unconfined.
+enum class SandboxMode { bwrap, off };
+constexpr std::array<std::string_view, 2> enum_names(SandboxMode) { return {"bwrap", "off"}; }
+
+// executor.limits: per-node limits inside the sandbox (exec/sandbox.hpp).
+struct SandboxLimitSettings {
+  BOOST_HANA_DEFINE_STRUCT(SandboxLimitSettings,
+    (NonNegative<std::int64_t>, processes),             // ulimit -u; 0: as the machine has it
+    (NonNegative<std::int64_t>, open_files),            // ulimit -n
+    (NonNegative<std::int64_t>, file_mb),               // the largest file a node writes, logs included
+    (std::optional<NonNegative<std::int64_t>>, memory_mb),  // address space; null: none (CUDA reserves much)
+    (NonNegative<std::int64_t>, tmp_mb));               // the private /tmp and /dev/shm (memory-backed)
+};
+
 enum class ExecutorKind { local, slurm };
 constexpr std::array<std::string_view, 2> enum_names(ExecutorKind) { return {"local", "slurm"}; }
 
@@ -137,6 +151,11 @@ struct LocalExecutorSettings {
     (std::vector<int>, gpus),             // CUDA device ids handed out to slots; empty: none
     (NonNegative<int>, gpus_per_job),     // CUDA_VISIBLE_DEVICES gets this many of `gpus`
     (NonNegative<double>, kill_grace_s),  // SIGTERM, then SIGKILL after this long
+    (std::optional<SandboxMode>, sandbox),                          // null: bwrap
+    (std::optional<std::string>, bwrap),                            // the bwrap program; null: bwrap on PATH
+    (std::optional<std::vector<std::string>>, sandbox_read_only),   // more host paths seen read-only
+    (std::optional<std::vector<std::string>>, sandbox_writable),    // more host paths seen writable
+    (std::optional<SandboxLimitSettings>, limits),
     (AtLeast<int, 256>, log_tail_chars)); // head and tail of a log kept for prompts
 };
 
@@ -160,6 +179,11 @@ struct SlurmExecutorSettings {
     (std::optional<NonNegative<int>>, max_requeues),  // requeues of one preempted job; null: 3
     (std::vector<std::string>, extra_sbatch_lines),   // each becomes "#SBATCH <line>"
     (std::map<std::string, std::string>, env),
+    (std::optional<SandboxMode>, sandbox),                          // null: bwrap
+    (std::optional<std::string>, bwrap),                            // the bwrap program; null: bwrap on PATH
+    (std::optional<std::vector<std::string>>, sandbox_read_only),   // more host paths seen read-only
+    (std::optional<std::vector<std::string>>, sandbox_writable),    // more host paths seen writable
+    (std::optional<SandboxLimitSettings>, limits),
     (AtLeast<int, 256>, log_tail_chars));
 };
 

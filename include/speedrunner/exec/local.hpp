@@ -2,10 +2,12 @@
 // version folder, in a process group of its own, with stdout and stderr in
 // files; N slots run side by side, each with its share of the GPUs through
 // CUDA_VISIBLE_DEVICES. A timeout or an early-abort verdict sends SIGTERM to the
-// whole group, then SIGKILL after a grace period.
+// whole group, then SIGKILL after a grace period. By default the command runs
+// in the sandbox of exec/sandbox.hpp (LocalOptions::sandbox).
 #pragma once
 
 #include <speedrunner/exec/executor.hpp>
+#include <speedrunner/exec/sandbox.hpp>
 #include <speedrunner/metrics/early_abort.hpp>
 
 #include <cerrno>
@@ -32,15 +34,20 @@ struct LocalOptions {
   std::vector<std::string> gpus{};     // device ids shared out among slots; empty: leave CUDA_VISIBLE_DEVICES alone
   int gpus_per_slot = 0;               // 0: gpus.size() / slots
   std::chrono::milliseconds kill_grace{2000};  // SIGTERM, then SIGKILL after this
+  SandboxOptions sandbox{};                    // on by default; sandbox.kind = off runs commands unconfined
 };
 
 class Local {
  public:
   static constexpr std::string_view config_name = "local";
 
+  // The sandbox is tried here, once (outside a run's clock), so a machine that
+  // cannot run it stops the run at the first job with the fix instead of failing every node.
   explicit Local(LocalOptions options = {}) : options_(std::move(options)) {
     if (options_.slots < 1) options_.slots = 1;
     busy_.assign(static_cast<std::size_t>(options_.slots), false);
+    if (auto ok = check_sandbox(options_.sandbox, std::filesystem::temp_directory_path()); !ok)
+      sandbox_error_ = ok.error();
   }
   Local(const Local&) = delete;
   Local& operator=(const Local&) = delete;
@@ -87,13 +94,21 @@ class Local {
       return fail(spec.dir.string() + ": cannot create the run's log files (" + std::strerror(errno) + ")",
                   "check that the version folder exists and is writable", ExitCode::failure);
     }
+    if (sandbox_error_) {
+      ::close(out);
+      ::close(err);
+      return std::unexpected(*sandbox_error_);
+    }
+    const std::string script =
+        sandboxed_command(options_.sandbox, std::filesystem::absolute(spec.dir), spec.command, false);
     // Environment built before fork: the child only calls async-signal-safe functions.
     std::vector<std::string> env_strings = environment(spec, slot);
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
     const std::string dir = spec.dir.string();
-    const char* argv[] = {"/bin/sh", "-c", spec.command.c_str(), nullptr};
+    const char* shell = options_.sandbox.kind == SandboxKind::off ? "/bin/sh" : "/bin/bash";
+    const char* argv[] = {shell, "-c", script.c_str(), nullptr};
 
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -115,7 +130,7 @@ class Local {
       const int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, 0);
       if (::chdir(dir.c_str()) != 0) ::_exit(126);
-      ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+      ::execve(shell, const_cast<char* const*>(argv), envp.data());
       ::_exit(127);
     }
     ::setpgid(pid, pid);  // also in the parent, so a kill right after submit reaches the group
@@ -162,7 +177,7 @@ class Local {
     if (!job.term_sent) {
       if (job.spec.timeout.count() > 0 && now - job.started > job.spec.timeout) job.timed_out = true;
       if (job.timed_out || job.aborted_reason) {
-        ::killpg(job.pid, SIGTERM);
+        terminate(job.pid);
         job.term_sent = now;
       }
     } else if (now - *job.term_sent > options_.kill_grace) {
@@ -175,7 +190,7 @@ class Local {
     auto it = jobs_.find(handle.ref);
     if (it == jobs_.end()) return;
     const pid_t pid = it->second.pid;
-    ::killpg(pid, SIGTERM);
+    terminate(pid);
     const auto deadline = Clock::now() + options_.kill_grace;
     int status = 0;
     while (::waitpid(pid, &status, WNOHANG) == 0) {
@@ -220,6 +235,13 @@ class Local {
     std::string placement{};
   };
 
+  // SIGTERM for a job's processes: its process group, or, in the sandbox, every
+  // process below bwrap (which must live on to report the command's status).
+  void terminate(pid_t pid) const {
+    if (options_.sandbox.kind == SandboxKind::off) ::killpg(pid, SIGTERM);
+    else terminate_sandboxed(pid, options_.sandbox.bwrap);
+  }
+
   // Feeds what the logs gained since the last look to the early-abort watch.
   static void watch(Job& job) {
     if (job.spec.watch.empty() || job.aborted_reason) return;
@@ -245,6 +267,8 @@ class Local {
       auto eq = kv.find('=');
       if (eq != std::string_view::npos) vars[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
     }
+    // Credentials stay with the runner; the task's own variables are kept as given.
+    std::erase_if(vars, [&](const auto& kv) { return is_secret_env(kv.first, options_.sandbox.secret_env); });
     if (auto g = slot_gpus(slot); !g.empty()) vars["CUDA_VISIBLE_DEVICES"] = g;
     for (const auto& [k, v] : spec.env) vars[k] = v;
     std::vector<std::string> out;
@@ -253,6 +277,7 @@ class Local {
   }
 
   LocalOptions options_;
+  std::optional<Error> sandbox_error_{};  // why the sandbox cannot start here
   std::vector<bool> busy_;
   std::map<std::string, Job> jobs_;
 };

@@ -7,6 +7,7 @@
 
 #include <speedrunner/exec/detail/slurm_cli.hpp>
 #include <speedrunner/exec/executor.hpp>
+#include <speedrunner/exec/sandbox.hpp>
 #include <speedrunner/metrics/early_abort.hpp>
 #include <speedrunner/workspace/atomic_file.hpp>
 
@@ -51,6 +52,8 @@ struct SlurmOptions {
   std::filesystem::path bin_dir;           // where sbatch, squeue... live; empty: PATH
   // Jobs whose state Slurm cannot tell for this long end as failed.
   std::chrono::milliseconds unreachable_limit{600'000};
+  // The node's sandbox, prepared on the compute node by the batch script (on by default).
+  SandboxOptions sandbox{};
 };
 
 class Slurm {
@@ -102,6 +105,9 @@ class Slurm {
     r.extra_lines = options_.extra_sbatch_lines;
     r.env = options_.env;
     for (const auto& kv : spec.env) r.env.push_back(kv);
+    r.unset = unset_line(secret_names(environ, options_.sandbox.secret_env));
+    r.sandbox_prelude = sandbox_prelude(options_.sandbox, r.dir);
+    r.sandbox_launcher = sandbox_launcher(options_.sandbox);
     return detail::render_script(r);
   }
 
@@ -301,9 +307,16 @@ class Slurm {
   [[nodiscard]] std::string tool_path(std::string_view name) const {
     return options_.bin_dir.empty() ? std::string(name) : (options_.bin_dir / name).string();
   }
+  // Slurm's tools get our environment without credentials: sbatch would copy
+  // them into the job (and the controller's records of it).
   [[nodiscard]] detail::ToolRun tool(std::string_view name, std::vector<std::string> args) const {
     args.insert(args.begin(), tool_path(name));
-    return detail::run_tool(args);
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view kv(*e);
+      if (!is_secret_env(kv.substr(0, kv.find('=')), options_.sandbox.secret_env)) env.emplace_back(kv);
+    }
+    return detail::run_tool(args, &env);
   }
   detail::ToolRun scancel(const std::vector<std::string>& ids) {
     std::vector<std::string> args = ids;

@@ -35,8 +35,9 @@ struct ToolRun {
 };
 
 // Runs argv[0] (looked up on PATH unless it has a slash) with stdin from
-// /dev/null and both outputs captured.
-[[nodiscard]] inline ToolRun run_tool(const std::vector<std::string>& argv) {
+// /dev/null and both outputs captured; in `env` ("K=V") when given, else in ours.
+[[nodiscard]] inline ToolRun run_tool(const std::vector<std::string>& argv,
+                                      const std::vector<std::string>* env = nullptr) {
   ToolRun r;
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -58,7 +59,12 @@ struct ToolRun {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  std::vector<char*> envp;
+  if (env != nullptr) {
+    for (const auto& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env != nullptr ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -330,6 +336,9 @@ struct ScriptRequest {
   bool srun = false;                       // one copy of the command per task, through srun
   std::vector<std::string> extra_lines;    // "--constraint=h100" or "#SBATCH --constraint=h100"
   std::vector<std::pair<std::string, std::string>> env;
+  std::string unset;                       // `unset` of credentials the job must not inherit (exec/sandbox.hpp)
+  std::string sandbox_prelude;             // shell lines that prepare the sandbox; empty: none
+  std::string sandbox_launcher;            // what runs the command in it ("$sr_bwrap" "$@" -- )
 };
 
 // A bash batch script: resources as #SBATCH lines (readable in the version
@@ -353,15 +362,16 @@ struct ScriptRequest {
     if (e.starts_with("#SBATCH")) s += std::string(e) + "\n";
     else if (!e.empty()) line(std::string(e));
   }
-  s += "\n";
+  s += "\n" + r.unset;
   for (const auto& [k, v] : r.env) s += "export " + k + "=" + shell_quote(v) + "\n";
   s += "cd " + shell_quote(r.dir.string()) + " || exit 126\n";
+  s += r.sandbox_prelude;
   if (r.srun) {
     s += "exec srun --nodes=" + std::to_string(r.nodes) + " --ntasks-per-node=" + std::to_string(r.tasks_per_node) +
          (r.cpus_per_task > 0 ? " --cpus-per-task=" + std::to_string(r.cpus_per_task) : std::string{}) +
-         " --kill-on-bad-exit=1 /bin/sh -c " + shell_quote(r.command) + "\n";
+         " --kill-on-bad-exit=1 " + r.sandbox_launcher + "/bin/sh -c " + shell_quote(r.command) + "\n";
   } else {
-    s += "exec /bin/sh -c " + shell_quote(r.command) + "\n";
+    s += "exec " + r.sandbox_launcher + "/bin/sh -c " + shell_quote(r.command) + "\n";
   }
   return s;
 }
