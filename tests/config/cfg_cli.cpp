@@ -132,7 +132,9 @@ TEST_CASE("the original README's command lines resolve with --cfg, with one note
       "science_runner_args.n_initial_hypotheses=1 workspace_args.root_path=/tmp/record_2_ws_1";
   for (const auto& line : {readme_aide, readme_hints, launcher}) {
     INFO(line);
-    auto r = cfg_run(line + " 2>" + err);
+    // in braces, so run_shell's own 2>&1 cannot undo the redirection of the note
+    auto r = run_shell("{ cd " + quote(speedrunner::testing::source_root().string()) + " && " + speedrun_exe() +
+                       " --cfg " + line + " 2>" + err + "; }");
     INFO(r.output);
     REQUIRE(r.status == 0);
     auto v = cfg::parse_relaxed(r.output, "stdout");

@@ -111,7 +111,8 @@ TEST_CASE("coder=patch with hints that hold no diff makes the node buggy with th
 
 // Checks the code path only: the launch command is replaced by a script that
 // prints one fake log line, so neither nvcc nor a GPU nor the track's data is
-// needed (the data pin is dropped) and the times mean nothing. The device run of the same command line measures the FSR.
+// needed (the data pin is dropped; the script lives in the host's /tmp, which a
+// sandboxed node does not see, so the sandbox is off) and the times mean nothing. The device run of the same command line measures the FSR.
 TEST_CASE("the runner turns record R into record R+1 with coder=patch and the level-0 hint (code path only)",
           "[runner][cli][oracle][records]") {
   TempDir tmp;
@@ -128,7 +129,7 @@ TEST_CASE("the runner turns record R into record R+1 with coder=patch and the le
     const fs::path run = tmp.path() / ("run_" + R);
     auto r = run_shell(oracle_command(tmp.path(), "nanogpt_speedrun/record_" + R,
                                       hints / ("record_" + R) / "level_0_diff.txt", run,
-                                      "task.launch_command='" + fake.string() + "' '~task.tracks.mini.data_hash'"));
+                                      "task.launch_command='" + fake.string() + "' '~task.tracks.mini.data_hash' executor.sandbox=off"));
     INFO(r.output);
     REQUIRE(r.status == 0);
     const auto want = code_of(templates / ("record_" + next));
