@@ -253,7 +253,8 @@ TEST_CASE("a daemon a node leaves behind dies with it, even in a session of its 
   std::ifstream in(run.version / "daemon_pid");
   pid_t pid = 0;
   in >> pid;
-  if (pid > 0) ::kill(pid, SIGKILL);
+  // $$ is the setsid shell: the looping subshell is in its process group, so kill the group
+  if (pid > 0) ::kill(-pid, SIGKILL);
   CHECK(survived);
 }
 
