@@ -8,6 +8,7 @@
 #include <speedrunner/data/corpus.hpp>
 #include <speedrunner/data/shard.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
