@@ -1,5 +1,5 @@
 // GPT-2 shape and parameter layout shared by the CUDA model and its CPU
-// reference: one flat buffer of 16 tensors, each offset aligned for cuBLASLt.
+// reference: one flat buffer of 6 tensors, each offset aligned for cuBLASLt.
 // Plain C++20 (nvcc and the host compiler both include it).
 #pragma once
 
@@ -33,41 +33,25 @@ struct GPT2Config {
   }
 };
 
-// Record 1: llm.c's GPT-2 124M.
+// Record 1: GPT-2 124M as the speedrun's first record trains it (weightless RMSNorm, no biases).
 inline constexpr GPT2Config record1_config{};
 // A model small enough for CPU tests in CI and for kernel-by-kernel checks.
 inline constexpr GPT2Config tiny_config{.vocab = 100, .padded_vocab = 128, .max_seq = 32,
                                         .layers = 2, .heads = 4, .channels = 64};
 
 // The parameter tensors, in buffer order. Linear weights are (out, in), as in PyTorch.
+// No linear layer has a bias and the norms have no gain: every parameter is a matrix.
 enum Param : int {
   wte,       // (Vp, C) token embedding, tied to the head
   wpe,       // (maxT, C)
-  ln1w,      // (L, C)
-  ln1b,      // (L, C)
   qkvw,      // (L, 3C, C)
-  qkvb,      // (L, 3C)
   attprojw,  // (L, C, C)
-  attprojb,  // (L, C)
-  ln2w,      // (L, C)
-  ln2b,      // (L, C)
   fcw,       // (L, 4C, C)
-  fcb,       // (L, 4C)
   fcprojw,   // (L, C, 4C)
-  fcprojb,   // (L, C)
-  lnfw,      // (C)
-  lnfb,      // (C)
   num_params
 };
 
-inline constexpr std::array<const char*, num_params> param_names{
-    "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
-
-// Weight decay applies to matrices (embeddings and linear weights), not to gains and biases.
-inline constexpr bool param_is_matrix(int p) {
-  return p == wte || p == wpe || p == qkvw || p == attprojw || p == fcw || p == fcprojw;
-}
+inline constexpr std::array<const char*, num_params> param_names{"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw"};
 
 struct ParamLayout {
   std::array<std::size_t, num_params> size{};    // elements
@@ -81,8 +65,7 @@ struct ParamLayout {
 
   explicit ParamLayout(const GPT2Config& c) {
     const std::size_t V = c.padded_vocab, T = c.max_seq, L = c.layers, C = c.channels;
-    size = {V * C, T * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
-            L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C, C, C};
+    size = {V * C, T * C, L * 3 * C * C, L * C * C, L * 4 * C * C, L * 4 * C * C};
     for (int p = 0; p < num_params; ++p) {
       offset[p] = total;
       total += (size[p] + alignment - 1) / alignment * alignment;
@@ -91,10 +74,14 @@ struct ParamLayout {
   }
 };
 
-// GPT-2's initialisation, deterministic for a seed: weights N(0, 0.02), the two
-// residual projections N(0, 0.02/sqrt(2L)), biases 0, LayerNorm gains 1, and the
-// padded vocabulary rows 0 (no token selects them and the loss ignores them).
-// `out` has layout.total elements.
+// The attention branch's output is divided by sqrt(24) before the residual add
+// (the record's constant: sqrt(2 * 12 layers), kept as a number as the record has it).
+inline constexpr float attention_branch_scale = 0.20412414523193154f;  // 1/sqrt(24)
+
+// The record's initialisation, deterministic for a seed: the tied embedding and
+// the position table N(0, 0.02); every linear weight PyTorch's default for
+// nn.Linear, uniform in +-1/sqrt(fan_in); the padded vocabulary rows 0 (no token
+// selects them and the loss ignores them). `out` has layout.total elements.
 inline void init_params(const GPT2Config& c, std::uint64_t seed, float* out) {
   const ParamLayout layout(c);
   for (std::size_t i = 0; i < layout.total; ++i) out[i] = 0.0f;
@@ -115,35 +102,36 @@ inline void init_params(const GPT2Config& c, std::uint64_t seed, float* out) {
       if (i + 1 < n) p[i + 1] = float(stddev * r * std::sin(a));
     }
   };
-  const double proj_std = 0.02 / std::sqrt(2.0 * c.layers);
+  auto fill_linear = [&](float* p, std::size_t n, int fan_in) {
+    const double bound = 1.0 / std::sqrt(double(fan_in));
+    for (std::size_t i = 0; i < n; ++i) p[i] = float((2.0 * uniform() - 1.0) * bound);
+  };
   fill_normal(out + layout.offset[wte], std::size_t(c.vocab) * c.channels, 0.02);
   fill_normal(out + layout.offset[wpe], layout.size[wpe], 0.02);
-  fill_normal(out + layout.offset[qkvw], layout.size[qkvw], 0.02);
-  fill_normal(out + layout.offset[attprojw], layout.size[attprojw], proj_std);
-  fill_normal(out + layout.offset[fcw], layout.size[fcw], 0.02);
-  fill_normal(out + layout.offset[fcprojw], layout.size[fcprojw], proj_std);
-  for (int p : {ln1w, ln2w, lnfw})
-    for (std::size_t i = 0; i < layout.size[p]; ++i) out[layout.offset[p] + i] = 1.0f;
+  fill_linear(out + layout.offset[qkvw], layout.size[qkvw], c.channels);
+  fill_linear(out + layout.offset[attprojw], layout.size[attprojw], c.channels);
+  fill_linear(out + layout.offset[fcw], layout.size[fcw], c.channels);
+  fill_linear(out + layout.offset[fcprojw], layout.size[fcprojw], 4 * c.channels);
 }
 
-// Optimiser settings of record 1 (AdamW, clipping, warmup then cosine decay).
+// Optimiser settings of record 1: AdamW on every parameter, global-norm
+// clipping, linear warmup, then a linear decay that ends at min_lr_fraction of the peak.
 struct OptimizerConfig {
-  float lr = 6e-4f;
+  float lr = 1.5e-3f;
   float beta1 = 0.9f;
   float beta2 = 0.95f;
   float eps = 1e-8f;
   float weight_decay = 0.1f;
   float grad_clip = 1.0f;  // global norm; <= 0 turns clipping off
-  int warmup_steps = 700;
-  float final_lr_fraction = 0.0f;
+  int warmup_steps = 256;
+  float min_lr_fraction = 0.1f / 1.1f;  // the record's (0.1 + (1 - r)) / 1.1 at r = 1
 
   // Learning rate of step `step` (0-based) of `total` steps.
   [[nodiscard]] float lr_at(int step, int total) const {
     if (step < warmup_steps) return lr * float(step + 1) / float(warmup_steps);
     if (total <= warmup_steps) return lr;
-    const double progress = double(step - warmup_steps) / double(total - warmup_steps);
-    const double cosine = 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(progress, 1.0)));
-    return float(lr * (final_lr_fraction + (1.0 - final_lr_fraction) * cosine));
+    const double decayed = std::min(double(step - warmup_steps) / double(total - warmup_steps), 1.0);
+    return float(lr * (1.0 - (1.0 - min_lr_fraction) * decayed));
   }
 };
 

@@ -38,20 +38,15 @@ void encoder_forward(bf16* out, const int* tokens, const bf16* wte, const bf16* 
 void encoder_backward(float* dwte, float* dwpe, const bf16* dout, const int* tokens, int B, int T, int C,
                       const Scratch& scratch, cudaStream_t stream);  // accumulates into dwte (Vp,C), dwpe (maxT,C)
 
-// layernorm.cuh
-void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight, const bf16* bias,
-                       int N, int C, cudaStream_t stream);  // out (N,C), mean/rstd (N)
+// rmsnorm.cuh: weightless RMSNorm in fp32 (eps 1e-6); rstd (N) kept for the backward pass.
+void rmsnorm_forward(bf16* out, float* rstd, const bf16* inp, int N, int C, cudaStream_t stream);  // out (N,C)
 // dinp (N,C) accumulates (+=): it is the residual stream's gradient.
-void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                        const bf16* weight, const float* mean, const float* rstd, int N, int C,
-                        const Scratch& scratch, cudaStream_t stream);
+void rmsnorm_backward(bf16* dinp, const bf16* dout, const bf16* inp, const float* rstd, int N, int C,
+                      cudaStream_t stream);
 
-// gelu.cuh: tanh approximation; n a multiple of 8. dinp may alias dout.
+// gelu.cuh: exact (erf) GELU; n a multiple of 8. dinp may alias dout.
 void gelu_forward(bf16* out, const bf16* inp, std::size_t n, cudaStream_t stream);
 void gelu_backward(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t n, cudaStream_t stream);
-
-// matmul.cuh: dbias (OC) += column sums of dout (N,OC)
-void bias_backward(float* dbias, const bf16* dout, int N, int OC, const Scratch& scratch, cudaStream_t stream);
 
 // attention.cuh: layout moves between (B,T,3,NH,HS) and per-head (B,NH,T,HS), and the causal softmax.
 void attention_split_heads(bf16* q, bf16* k, bf16* v, const bf16* qkv, int B, int T, int NH, int HS,

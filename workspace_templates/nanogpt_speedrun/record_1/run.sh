@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# NanoGPT speedrun, record 1: llm.c-style GPT-2 (124M) with AdamW. Builds the
+# NanoGPT speedrun, record 1: GPT-2 (124M; RMSNorm, no biases) with AdamW. Builds the
 # trainer, then trains on N GPUs of this machine until the validation loss
 # reaches the target, printing  step:N/M val_loss:X train_time:Yms step_avg:Zms
 #   ./run.sh [N_GPUS]     (default 1)
@@ -20,13 +20,13 @@ case $track in
     val=${SPEEDRUN_VAL_FILES:-data/mini/mini_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-1048576}}
     target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.5}}
-    global_batch=32 steps=2500 warmup=40 val_every=25 lr=6e-4 ;;
-  fineweb)  # the record's own settings: 8 x 64 x 1024 = 524,288 tokens a step
+    global_batch=32 steps=2500 warmup=26 val_every=25 lr=1.5e-3 ;;
+  fineweb)  # the record's own settings: 8 x 32 x 1024 = 262,144 tokens a step
     train=${SPEEDRUN_TRAIN_FILES:-data/fineweb10B/fineweb_train_*.bin}
     val=${SPEEDRUN_VAL_FILES:-data/fineweb10B/fineweb_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-10485760}}
     target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.28}}
-    global_batch=512 steps=19560 warmup=700 val_every=250 lr=6e-4 ;;
+    global_batch=256 steps=24576 warmup=256 val_every=128 lr=1.5e-3 ;;
   *) echo "run.sh: unknown track '$track'; fix: set SPEEDRUN_TRACK to mini or fineweb" >&2; exit 2 ;;
 esac
 # Sequences of 1024 tokens per GPU per micro-step; the rest of the global batch is gradient accumulation.

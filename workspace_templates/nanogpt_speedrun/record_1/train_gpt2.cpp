@@ -1,5 +1,5 @@
 // speedrun-train-gpt2: the record-1 GPT-2 trainer. Trains on .bin shards with
-// AdamW, one process per GPU (--nproc N, or srun), logs the task's lines
+// AdamW (linear warmup, then linear decay to 1/11 of the peak), one process per GPU (--nproc N, or srun), logs the task's lines
 //   step:N/M val_loss:X train_time:Yms step_avg:Zms
 // stops at a target validation loss or a step count, and writes a JSON summary.
 #include "distributed.hpp"
@@ -30,12 +30,12 @@ constexpr const char* usage = R"(usage: speedrun-train-gpt2 [options]
   --model NAME           d12 (record 1, default) or tiny; then optionally
   --layers N --heads N --width N --vocab N --padded-vocab N --max-seq N
   --attention KIND       flash (fused kernels, default) or gemm (batched GEMMs + softmax)
-  --batch B              sequences per GPU per micro-step (default 64)
+  --batch B              sequences per GPU per micro-step (default 32)
   --seq T                tokens per sequence (default 1024)
   --grad-accum K         micro-steps per optimizer step (default 1)
-  --steps N              optimizer steps (default 19560)
-  --lr X --warmup N --final-lr-frac X --weight-decay X --grad-clip X
-  --val-every N          validate every N steps and at the end (default 250; 0: only at the end)
+  --steps N              optimizer steps (default 24576)
+  --lr X --warmup N --min-lr-frac X --weight-decay X --grad-clip X
+  --val-every N          validate every N steps and at the end (default 128; 0: only at the end)
   --val-tokens N         validation tokens per evaluation (default 10485760)
   --target-val-loss X    stop once the validation loss is at or below X
   --untimed-steps N      leave the first N steps out of train_time (default 10)
@@ -51,7 +51,7 @@ struct Options {
   std::string train, val, summary, nccl_id_file, synthetic_dir;
   cu::GPT2Config model = cu::record1_config;
   cu::OptimizerConfig opt;
-  int batch = 64, seq = 1024, grad_accum = 1, steps = 19560, val_every = 250, untimed_steps = 10, nproc = 0;
+  int batch = 32, seq = 1024, grad_accum = 1, steps = 24576, val_every = 128, untimed_steps = 10, nproc = 0;
   long long val_tokens = 10485760, synthetic_tokens = 20000000;
   std::optional<double> target_val_loss;
   std::uint64_t seed = 1337;
@@ -103,7 +103,7 @@ sr::Result<Options> parse(int argc, char** argv) {
     else if (arg == "--steps") ok = number(o.steps);
     else if (arg == "--lr") ok = number(o.opt.lr);
     else if (arg == "--warmup") ok = number(o.opt.warmup_steps);
-    else if (arg == "--final-lr-frac") ok = number(o.opt.final_lr_fraction);
+    else if (arg == "--min-lr-frac") ok = number(o.opt.min_lr_fraction);
     else if (arg == "--weight-decay") ok = number(o.opt.weight_decay);
     else if (arg == "--grad-clip") ok = number(o.opt.grad_clip);
     else if (arg == "--val-every") ok = number(o.val_every);

@@ -40,32 +40,22 @@ struct LtCall {
 
 }  // namespace
 
-void Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, int lda, const bf16* B, int ldb,
-                void* D, int ldd, bool d_fp32, float beta, const bf16* bias, const void* residual,
-                cudaStream_t stream) {
+void Blas::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const bf16* A, int lda, const bf16* B,
+                int ldb, void* D, int ldd, bool d_fp32, float beta, const void* residual, cudaStream_t stream) {
   LtCall call;
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&call.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  if (bias != nullptr) {
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    const cudaDataType_t bias_type = CUDA_R_16BF;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
-                                                sizeof(bias_type)));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
-  }
   const cudaDataType_t d_type = d_fp32 ? CUDA_R_32F : CUDA_R_16BF;
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&call.a, CUDA_R_16BF, trans_a ? k : m, trans_a ? m : k, lda));
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&call.b, CUDA_R_16BF, trans_b ? n : k, trans_b ? k : n, ldb));
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&call.d, d_type, m, n, ldd));
   // The residual rides in as C (beta 1); otherwise C is D itself.
   const void* C = residual != nullptr ? residual : D;
-  const float alpha = 1.0f, beta_used = residual != nullptr ? 1.0f : beta;
+  const float beta_used = residual != nullptr ? 1.0f : beta;
 
-  const std::array<int, 11> key{trans_a, trans_b, m, n, k, lda, ldb, ldd, d_fp32, bias != nullptr,
-                                beta_used != 0.0f};
+  const std::array<int, 10> key{trans_a, trans_b, m, n, k, lda, ldb, ldd, d_fp32, beta_used != 0.0f};
   auto found = algos_.find(key);
   if (found == algos_.end()) {
     CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&call.pref));
@@ -98,18 +88,17 @@ void Blas::gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, float a
 }
 
 // Row-major X (rows, cols) is column-major X^T: out^T (OC,N) = W (OC,IC) . inp^T (IC,N).
-void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, const bf16* bias,
-                    const bf16* residual, int N, int IC, int OC, cudaStream_t stream) {
-  blas.gemm(true, false, OC, N, IC, weight, IC, inp, IC, out, OC, false, 0.0f, bias, residual, stream);
+void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, const bf16* residual, int N,
+                    int IC, int OC, cudaStream_t stream, float scale) {
+  blas.gemm(true, false, OC, N, IC, scale, weight, IC, inp, IC, out, OC, false, 0.0f, residual, stream);
 }
 
-void matmul_backward(Blas& blas, bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                     const bf16* weight, int N, int IC, int OC, const Scratch& scratch, cudaStream_t stream) {
-  // dinp^T (IC,N) = W^T (IC,OC) . dout^T (OC,N)
-  blas.gemm(false, false, IC, N, OC, weight, IC, dout, OC, dinp, IC, false, 0.0f, nullptr, nullptr, stream);
-  // dW^T (IC,OC) += inp^T (IC,N) . dout (N,OC)
-  blas.gemm(false, true, IC, OC, N, inp, IC, dout, OC, dweight, IC, true, 1.0f, nullptr, nullptr, stream);
-  if (dbias != nullptr) bias_backward(dbias, dout, N, OC, scratch, stream);
+void matmul_backward(Blas& blas, bf16* dinp, float* dweight, const bf16* dout, const bf16* inp, const bf16* weight,
+                     int N, int IC, int OC, cudaStream_t stream, float scale) {
+  // dinp^T (IC,N) = scale W^T (IC,OC) . dout^T (OC,N)
+  blas.gemm(false, false, IC, N, OC, scale, weight, IC, dout, OC, dinp, IC, false, 0.0f, nullptr, stream);
+  // dW^T (IC,OC) += scale inp^T (IC,N) . dout (N,OC)
+  blas.gemm(false, true, IC, OC, N, scale, inp, IC, dout, OC, dweight, IC, true, 1.0f, nullptr, stream);
 }
 
 // Per head, row-major: scores (T,T) = scale q k^T, y (T,HS) = att v. In

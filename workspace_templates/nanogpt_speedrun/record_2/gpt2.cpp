@@ -29,30 +29,23 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   CUDA_CHECK(cudaMemsetAsync(v_, 0, layout_.total * sizeof(float), stream_));
   tokens_ = alloc<int>(N);
   targets_ = alloc<int>(N);
-  std::vector<float> rope_host(std::size_t(config.max_seq) * config.head_size());
-  rope_table(rope_host.data(), config.max_seq, config.head_size());
-  rope_ = alloc<float>(rope_host.size());
-  CUDA_CHECK(cudaMemcpy(rope_, rope_host.data(), rope_host.size() * sizeof(float), cudaMemcpyHostToDevice));
   encoded_ = alloc<bf16>(NC);
-  ln1_ = alloc<bf16>(L * NC);
+  norm1_ = alloc<bf16>(L * NC);
   qkv_ = alloc<bf16>(L * 3 * NC);
   atty_ = alloc<bf16>(L * NC);
   res2_ = alloc<bf16>(L * NC);
-  ln2_ = alloc<bf16>(L * NC);
+  norm2_ = alloc<bf16>(L * NC);
   fch_ = alloc<bf16>(L * 4 * NC);
   fch_gelu_ = alloc<bf16>(L * 4 * NC);
   res3_ = alloc<bf16>(L * NC);
-  ln1_mean_ = alloc<float>(L * N);
-  ln1_rstd_ = alloc<float>(L * N);
-  ln2_mean_ = alloc<float>(L * N);
-  ln2_rstd_ = alloc<float>(L * N);
-  lnf_ = alloc<bf16>(NC);
-  lnf_mean_ = alloc<float>(N);
-  lnf_rstd_ = alloc<float>(N);
+  norm1_rstd_ = alloc<float>(L * N);
+  norm2_rstd_ = alloc<float>(L * N);
+  normf_ = alloc<bf16>(NC);
+  normf_rstd_ = alloc<float>(N);
   logits_ = alloc<bf16>(N * Vp);
   losses_ = alloc<float>(N);
   loss_sum_ = alloc<float>(1);
-  grad_norm_sq_ = alloc<float>(1);
+  grad_norm_sq_ = alloc<float>(num_params);
   if (attention_ == Attention::flash) {
     lse_ = alloc<float>(L * B * NH * T);
     row_dot_ = alloc<float>(std::size_t(B) * NH * T);
@@ -74,6 +67,10 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   scratch_.sort_temp_bytes = scratch_sort_bytes(int(N), scratch_.token_bits);
   scratch_.sort_temp = alloc<char>(scratch_.sort_temp_bytes);
   scratch_fill_rows(scratch_.rows, int(N), stream_);
+  std::vector<float> rope_host(std::size_t(config.max_seq) * config.head_size());
+  rope_table(rope_host.data(), config.max_seq, config.head_size());
+  rope_ = alloc<float>(rope_host.size());
+  CUDA_CHECK(cudaMemcpy(rope_, rope_host.data(), rope_host.size() * sizeof(float), cudaMemcpyHostToDevice));
   std::vector<float> init(layout_.total);
   init_params(config, seed, init.data());
   set_params(init.data());
@@ -103,15 +100,17 @@ float GPT2::loss() {
 }
 
 float GPT2::grad_norm() {
-  float value = 0;
-  CUDA_CHECK(cudaMemcpyAsync(&value, grad_norm_sq_, sizeof(float), cudaMemcpyDeviceToHost, stream_));
+  float values[num_params] = {};
+  CUDA_CHECK(cudaMemcpyAsync(values, grad_norm_sq_, sizeof(values), cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  return std::sqrt(value);
+  double sum = 0;
+  for (float v : values) sum += v;
+  return float(std::sqrt(sum));
 }
 
 void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
   const int B = B_, T = T_, C = config_.channels, NH = config_.heads, N = B * T;
-  const std::size_t NC = std::size_t(N) * C, c1 = C, cc = std::size_t(C) * C;
+  const std::size_t NC = std::size_t(N) * C, cc = std::size_t(C) * C;
   const ParamLayout& at = layout_;
   const bf16* p = params_bf16_;
   // The stream may still read the previous batch; pageable copies are staged, so the host buffer is free after.
@@ -121,37 +120,32 @@ void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
   encoder_forward(encoded_, tokens_, p + at.offset[wte], B, T, C, stream_);
   for (int l = 0; l < config_.layers; ++l) {
     const bf16* residual = l == 0 ? encoded_ : res3_ + (l - 1) * NC;
-    bf16* ln1 = ln1_ + l * NC;
+    bf16* norm1 = norm1_ + l * NC;
     bf16* qkv = qkv_ + l * 3 * NC;
     bf16* atty = atty_ + l * NC;
     bf16* res2 = res2_ + l * NC;
-    bf16* ln2 = ln2_ + l * NC;
+    bf16* norm2 = norm2_ + l * NC;
     bf16* fch = fch_ + l * 4 * NC;
     bf16* fch_gelu = fch_gelu_ + l * 4 * NC;
     bf16* res3 = res3_ + l * NC;
-    layernorm_forward(ln1, ln1_mean_ + l * N, ln1_rstd_ + l * N, residual, p + at.offset[ln1w] + l * c1,
-                      p + at.offset[ln1b] + l * c1, N, C, stream_);
-    matmul_forward(blas_, qkv, ln1, p + at.offset[qkvw] + l * 3 * cc, p + at.offset[qkvb] + l * 3 * c1, nullptr, N,
-                   C, 3 * C, stream_);
+    rmsnorm_forward(norm1, norm1_rstd_ + l * N, residual, N, C, stream_);
+    matmul_forward(blas_, qkv, norm1, p + at.offset[qkvw] + l * 3 * cc, nullptr, N, C, 3 * C, stream_);
     rope_forward(qkv, rope_, B, T, NH, C / NH, stream_);
     if (attention_ == Attention::flash)
       flash_attention_forward(atty, lse_ + std::size_t(l) * B * NH * T, qkv, B, T, NH, C / NH, stream_);
     else
       attention_forward(blas_, atty, att_ + std::size_t(l) * B * NH * T * T, qkv, attn_scratch_, B, T, C, NH,
                         stream_);
-    matmul_forward(blas_, res2, atty, p + at.offset[attprojw] + l * cc, p + at.offset[attprojb] + l * c1, residual,
-                   N, C, C, stream_);
-    layernorm_forward(ln2, ln2_mean_ + l * N, ln2_rstd_ + l * N, res2, p + at.offset[ln2w] + l * c1,
-                      p + at.offset[ln2b] + l * c1, N, C, stream_);
-    matmul_forward(blas_, fch, ln2, p + at.offset[fcw] + l * 4 * cc, p + at.offset[fcb] + l * 4 * c1, nullptr, N, C,
-                   4 * C, stream_);
+    // x + proj(y) / sqrt(2L): the scale rides in the GEMM's alpha
+    matmul_forward(blas_, res2, atty, p + at.offset[attprojw] + l * cc, residual, N, C, C, stream_,
+                   attention_branch_scale(config_));
+    rmsnorm_forward(norm2, norm2_rstd_ + l * N, res2, N, C, stream_);
+    matmul_forward(blas_, fch, norm2, p + at.offset[fcw] + l * 4 * cc, nullptr, N, C, 4 * C, stream_);
     gelu_forward(fch_gelu, fch, 4 * NC, stream_);
-    matmul_forward(blas_, res3, fch_gelu, p + at.offset[fcprojw] + l * 4 * cc, p + at.offset[fcprojb] + l * c1, res2,
-                   N, 4 * C, C, stream_);
+    matmul_forward(blas_, res3, fch_gelu, p + at.offset[fcprojw] + l * 4 * cc, res2, N, 4 * C, C, stream_);
   }
-  layernorm_forward(lnf_, lnf_mean_, lnf_rstd_, res3_ + (config_.layers - 1) * NC, p + at.offset[lnfw],
-                    p + at.offset[lnfb], N, C, stream_);
-  matmul_forward(blas_, logits_, lnf_, p + at.offset[wte], nullptr, nullptr, N, C, config_.padded_vocab, stream_);
+  rmsnorm_forward(normf_, normf_rstd_, res3_ + (config_.layers - 1) * NC, N, C, stream_);
+  matmul_forward(blas_, logits_, normf_, p + at.offset[wte], nullptr, N, C, config_.padded_vocab, stream_);
   if (targets != nullptr) {
     softmax_cross_entropy(losses_, logits_, targets_, N, config_.vocab, config_.padded_vocab, dloss_scale, stream_);
     sum_scaled(loss_sum_, losses_, N, dloss_scale, true, scratch_, stream_);
@@ -160,28 +154,26 @@ void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
 
 void GPT2::backward() {
   const int B = B_, T = T_, C = config_.channels, NH = config_.heads, N = B * T;
-  const std::size_t NC = std::size_t(N) * C, c1 = C, cc = std::size_t(C) * C;
+  const std::size_t NC = std::size_t(N) * C, cc = std::size_t(C) * C;
   const ParamLayout& at = layout_;
   const bf16* p = params_bf16_;
   float* g = grads_;
-  matmul_backward(blas_, dsmall_, g + at.offset[wte], nullptr, logits_, lnf_, p + at.offset[wte], N, C,
-                  config_.padded_vocab, scratch_, stream_);
+  matmul_backward(blas_, dsmall_, g + at.offset[wte], logits_, normf_, p + at.offset[wte], N, C,
+                  config_.padded_vocab, stream_);
   CUDA_CHECK(cudaMemsetAsync(dres_, 0, NC * sizeof(bf16), stream_));
-  layernorm_backward(dres_, g + at.offset[lnfw], g + at.offset[lnfb], dsmall_, res3_ + (config_.layers - 1) * NC,
-                     p + at.offset[lnfw], lnf_mean_, lnf_rstd_, N, C, scratch_, stream_);
+  rmsnorm_backward(dres_, dsmall_, res3_ + (config_.layers - 1) * NC, normf_rstd_, N, C, stream_);
   for (int l = config_.layers - 1; l >= 0; --l) {
     const bf16* residual = l == 0 ? encoded_ : res3_ + (l - 1) * NC;
     // MLP
-    matmul_backward(blas_, dbig_, g + at.offset[fcprojw] + l * 4 * cc, g + at.offset[fcprojb] + l * c1, dres_,
-                    fch_gelu_ + l * 4 * NC, p + at.offset[fcprojw] + l * 4 * cc, N, 4 * C, C, scratch_, stream_);
+    matmul_backward(blas_, dbig_, g + at.offset[fcprojw] + l * 4 * cc, dres_, fch_gelu_ + l * 4 * NC,
+                    p + at.offset[fcprojw] + l * 4 * cc, N, 4 * C, C, stream_);
     gelu_backward(dbig_, fch_ + l * 4 * NC, dbig_, 4 * NC, stream_);
-    matmul_backward(blas_, dsmall_, g + at.offset[fcw] + l * 4 * cc, g + at.offset[fcb] + l * 4 * c1, dbig_,
-                    ln2_ + l * NC, p + at.offset[fcw] + l * 4 * cc, N, C, 4 * C, scratch_, stream_);
-    layernorm_backward(dres_, g + at.offset[ln2w] + l * c1, g + at.offset[ln2b] + l * c1, dsmall_, res2_ + l * NC,
-                       p + at.offset[ln2w] + l * c1, ln2_mean_ + l * N, ln2_rstd_ + l * N, N, C, scratch_, stream_);
-    // attention
-    matmul_backward(blas_, dsmall_, g + at.offset[attprojw] + l * cc, g + at.offset[attprojb] + l * c1, dres_,
-                    atty_ + l * NC, p + at.offset[attprojw] + l * cc, N, C, C, scratch_, stream_);
+    matmul_backward(blas_, dsmall_, g + at.offset[fcw] + l * 4 * cc, dbig_, norm2_ + l * NC,
+                    p + at.offset[fcw] + l * 4 * cc, N, C, 4 * C, stream_);
+    rmsnorm_backward(dres_, dsmall_, res2_ + l * NC, norm2_rstd_ + l * N, N, C, stream_);
+    // attention (its branch was scaled by 1/sqrt(2L), so is its gradient)
+    matmul_backward(blas_, dsmall_, g + at.offset[attprojw] + l * cc, dres_, atty_ + l * NC,
+                    p + at.offset[attprojw] + l * cc, N, C, C, stream_, attention_branch_scale(config_));
     if (attention_ == Attention::flash)
       flash_attention_backward(dqkv_, row_dot_, dsmall_, atty_ + l * NC, qkv_ + l * 3 * NC,
                                lse_ + std::size_t(l) * B * NH * T, B, T, NH, C / NH, stream_);
@@ -189,21 +181,20 @@ void GPT2::backward() {
       attention_backward(blas_, dqkv_, datt_, attn_scratch_, dsmall_, qkv_ + l * 3 * NC,
                          att_ + std::size_t(l) * B * NH * T * T, B, T, C, NH, stream_);
     rope_backward(dqkv_, rope_, B, T, NH, C / NH, stream_);
-    matmul_backward(blas_, dsmall_, g + at.offset[qkvw] + l * 3 * cc, g + at.offset[qkvb] + l * 3 * c1, dqkv_,
-                    ln1_ + l * NC, p + at.offset[qkvw] + l * 3 * cc, N, C, 3 * C, scratch_, stream_);
-    layernorm_backward(dres_, g + at.offset[ln1w] + l * c1, g + at.offset[ln1b] + l * c1, dsmall_, residual,
-                       p + at.offset[ln1w] + l * c1, ln1_mean_ + l * N, ln1_rstd_ + l * N, N, C, scratch_, stream_);
+    matmul_backward(blas_, dsmall_, g + at.offset[qkvw] + l * 3 * cc, dqkv_, norm1_ + l * NC,
+                    p + at.offset[qkvw] + l * 3 * cc, N, C, 3 * C, stream_);
+    rmsnorm_backward(dres_, dsmall_, residual, norm1_rstd_ + l * N, N, C, stream_);
   }
   encoder_backward(g + at.offset[wte], dres_, tokens_, B, T, C, scratch_, stream_);
 }
 
 void GPT2::update(const OptimizerConfig& opt, float lr, int t) {
-  sum_squares(grad_norm_sq_, grads_, layout_.total, false, scratch_, stream_);
+  // each tensor's gradient by its own norm, then AdamW with weight decay (every tensor is a matrix)
   for (int p = 0; p < num_params; ++p) {
     const std::size_t o = layout_.offset[p];
+    sum_squares(grad_norm_sq_ + p, grads_ + o, layout_.size[p], false, scratch_, stream_);
     adamw_update(params_ + o, params_bf16_ + o, grads_ + o, m_ + o, v_ + o, layout_.size[p], lr, opt.beta1,
-                 opt.beta2, opt.eps, param_is_matrix(p) ? opt.weight_decay : 0.0f, t, grad_norm_sq_,
-                 opt.grad_clip, stream_);
+                 opt.beta2, opt.eps, opt.weight_decay, t, grad_norm_sq_ + p, stream_);
   }
 }
 

@@ -40,10 +40,10 @@ class GPT2 {
   void reset_loss();
   [[nodiscard]] float loss();  // the accumulator's value (waits for the stream)
 
-  // Clip to the global norm (of grads() as they are, e.g. after an all-reduce),
-  // then AdamW; t counts from 1.
+  // Divide each gradient tensor (as it is, e.g. after an all-reduce) by its
+  // norm, then AdamW on every parameter; t counts from 1.
   void update(const OptimizerConfig& opt, float lr, int t);
-  [[nodiscard]] float grad_norm();  // of the last update (waits for the stream)
+  [[nodiscard]] float grad_norm();  // global, before normalising, of the last update (waits for the stream)
 
   [[nodiscard]] const GPT2Config& config() const { return config_; }
   [[nodiscard]] const ParamLayout& layout() const { return layout_; }
@@ -76,23 +76,23 @@ class GPT2 {
   float *params_ = nullptr, *grads_ = nullptr, *m_ = nullptr, *v_ = nullptr;
   bf16* params_bf16_ = nullptr;
   int *tokens_ = nullptr, *targets_ = nullptr;
-  float* rope_ = nullptr;                          // (maxT, HS/2, 2) rotary cos/sin
   // activations: per layer (L, ...) unless noted
   bf16* encoded_;                                  // (B,T,C)
-  bf16 *ln1_, *qkv_, *atty_, *res2_;              // (L,B,T,C) (L,B,T,3C) (L,B,T,C) x2
+  bf16 *norm1_, *qkv_, *atty_, *res2_;            // (L,B,T,C) (L,B,T,3C) (L,B,T,C) x2
   bf16* att_ = nullptr;                            // gemm: (L,B,NH,T,T) probabilities
   float* lse_ = nullptr;                           // flash: (L,B,NH,T) row log-sum-exp
-  bf16 *ln2_, *fch_, *fch_gelu_, *res3_;           // (L,B,T,C) (L,B,T,4C) x2 (L,B,T,C)
-  float *ln1_mean_, *ln1_rstd_, *ln2_mean_, *ln2_rstd_;  // (L,B,T)
-  bf16* lnf_;                                      // (B,T,C)
-  float *lnf_mean_, *lnf_rstd_;                    // (B,T)
+  bf16 *norm2_, *fch_, *fch_gelu_, *res3_;         // (L,B,T,C) (L,B,T,4C) x2 (L,B,T,C)
+  float *norm1_rstd_, *norm2_rstd_;                // (L,B,T) RMSNorm's 1/rms per row
+  bf16* normf_;                                    // (B,T,C)
+  float* normf_rstd_;                              // (B,T)
   bf16* logits_;                                   // (B,T,Vp), dlogits after a forward with targets
-  float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalars
+  float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalar, (num_params) per tensor
   // work space
   bf16* attn_scratch_ = nullptr;                   // gemm: 7*B*T*C
   bf16* datt_ = nullptr;                           // gemm: (B,NH,T,T)
   float* row_dot_ = nullptr;                       // flash: (B,NH,T)
   bf16 *dres_, *dsmall_, *dbig_, *dqkv_;           // (B,T,C) x2, (B,T,4C), (B,T,3C)
+  float* rope_ = nullptr;                          // (maxT, HS/2, 2) rotary cos/sin
   Scratch scratch_;                                // fixed-order reductions
 };
 

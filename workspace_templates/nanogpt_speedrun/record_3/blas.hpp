@@ -1,5 +1,5 @@
-// The GEMM-based layers: linear layers through cuBLASLt (bias and residual
-// fused into the epilogue), and causal attention as batched GEMMs around our
+// The GEMM-based layers: linear layers through cuBLASLt (an output scale and
+// the residual add fused in), and causal attention as batched GEMMs around our
 // softmax kernels. Host code (the host C++ compiler builds it).
 #pragma once
 
@@ -20,12 +20,11 @@ class Blas {
   Blas(const Blas&) = delete;
   Blas& operator=(const Blas&) = delete;
 
-  // Column-major D (m,n; ldd) = op(A) op(B) + beta * D [+ bias (m), broadcast
-  // over columns] [+ residual (m,n; ldd), when not null]. A and B are bf16; D
-  // is bf16 or (d_fp32) fp32, and so is the residual.
-  void gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* A, int lda, const bf16* B, int ldb,
-            void* D, int ldd, bool d_fp32, float beta, const bf16* bias, const void* residual,
-            cudaStream_t stream);
+  // Column-major D (m,n; ldd) = alpha op(A) op(B) + beta * D [+ residual (m,n;
+  // ldd), when not null]. A and B are bf16; D is bf16 or (d_fp32) fp32, and so
+  // is the residual.
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const bf16* A, int lda, const bf16* B,
+            int ldb, void* D, int ldd, bool d_fp32, float beta, const void* residual, cudaStream_t stream);
 
   // Strided batched bf16 GEMM (attention), column-major, alpha scaling.
   void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const bf16* A, int lda,
@@ -37,16 +36,16 @@ class Blas {
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 32u << 20;
-  std::map<std::array<int, 11>, cublasLtMatmulAlgo_t> algos_;
+  std::map<std::array<int, 10>, cublasLtMatmulAlgo_t> algos_;
 };
 
-// Linear layer, row-major: out (N,OC) = inp (N,IC) . weight (OC,IC)^T + bias (OC) [+ residual (N,OC)].
-void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, const bf16* bias,
-                    const bf16* residual, int N, int IC, int OC, cudaStream_t stream);
-// dinp (N,IC) = dout . weight (overwritten); dweight (OC,IC) += dout^T . inp and
-// dbias (OC) += column sums of dout, both fp32; dbias may be null.
-void matmul_backward(Blas& blas, bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                     const bf16* weight, int N, int IC, int OC, const Scratch& scratch, cudaStream_t stream);
+// Linear layer without bias, row-major: out (N,OC) = scale * inp (N,IC) . weight (OC,IC)^T [+ residual (N,OC)].
+void matmul_forward(Blas& blas, bf16* out, const bf16* inp, const bf16* weight, const bf16* residual, int N,
+                    int IC, int OC, cudaStream_t stream, float scale = 1.0f);
+// Its backward pass for dout (N,OC): dinp (N,IC) = scale * dout . weight
+// (overwritten); dweight (OC,IC) += scale * dout^T . inp in fp32.
+void matmul_backward(Blas& blas, bf16* dinp, float* dweight, const bf16* dout, const bf16* inp, const bf16* weight,
+                     int N, int IC, int OC, cudaStream_t stream, float scale = 1.0f);
 
 // Causal self-attention. qkv (B,T,3C) -> out (B,T,C); att (B,NH,T,T) keeps the
 // probabilities for the backward pass. scratch holds 4*B*T*C bf16.

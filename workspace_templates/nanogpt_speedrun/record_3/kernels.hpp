@@ -33,7 +33,7 @@ std::size_t scratch_sort_bytes(int N, int token_bits);
 void scratch_fill_rows(int* rows, int N, cudaStream_t stream);
 
 // Element type of Muon's Newton-Schulz iterations (muon.hpp names the matching cuBLAS types).
-using ns_t = float;
+using ns_t = bf16;
 
 // encoder.cuh: token embedding
 void encoder_forward(bf16* out, const int* tokens, const bf16* wte, int B, int T, int C,
@@ -48,20 +48,15 @@ void rope_table(float* host_cos_sin, int max_seq, int HS);
 void rope_forward(bf16* qkv, const float* cos_sin, int B, int T, int NH, int HS, cudaStream_t stream);
 void rope_backward(bf16* dqkv, const float* cos_sin, int B, int T, int NH, int HS, cudaStream_t stream);
 
-// layernorm.cuh
-void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight, const bf16* bias,
-                       int N, int C, cudaStream_t stream);  // out (N,C), mean/rstd (N)
+// rmsnorm.cuh: weightless RMSNorm in fp32 (eps 1e-6); rstd (N) kept for the backward pass.
+void rmsnorm_forward(bf16* out, float* rstd, const bf16* inp, int N, int C, cudaStream_t stream);  // out (N,C)
 // dinp (N,C) accumulates (+=): it is the residual stream's gradient.
-void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                        const bf16* weight, const float* mean, const float* rstd, int N, int C,
-                        const Scratch& scratch, cudaStream_t stream);
+void rmsnorm_backward(bf16* dinp, const bf16* dout, const bf16* inp, const float* rstd, int N, int C,
+                      cudaStream_t stream);
 
-// gelu.cuh: tanh approximation; n a multiple of 8. dinp may alias dout.
+// gelu.cuh: exact (erf) GELU; n a multiple of 8. dinp may alias dout.
 void gelu_forward(bf16* out, const bf16* inp, std::size_t n, cudaStream_t stream);
 void gelu_backward(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t n, cudaStream_t stream);
-
-// matmul.cuh: dbias (OC) += column sums of dout (N,OC)
-void bias_backward(float* dbias, const bf16* dout, int N, int OC, const Scratch& scratch, cudaStream_t stream);
 
 // attention.cuh: layout moves between (B,T,3,NH,HS) and per-head (B,NH,T,HS), and the causal softmax.
 void attention_split_heads(bf16* q, bf16* k, bf16* v, const bf16* qkv, int B, int T, int NH, int HS,
@@ -91,21 +86,9 @@ void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16
 void softmax_cross_entropy(float* losses, bf16* logits, const int* targets, int N, int V, int Vp, float dloss,
                            cudaStream_t stream);
 
-// adamw.cuh: AdamW on fp32 master weights, refreshing their bf16 copy. The
-// gradient is scaled by min(1, clip / sqrt(*grad_norm_sq)) first when
-// grad_norm_sq is not null and clip > 0. t counts steps from 1.
+// adamw.cuh: AdamW on fp32 master weights, refreshing their bf16 copy. t counts steps from 1.
 void adamw_update(float* params, bf16* params_bf16, const float* grads, float* m, float* v, std::size_t n,
-                  float lr, float beta1, float beta2, float eps, float weight_decay, int t,
-                  const float* grad_norm_sq, float clip, cudaStream_t stream);
-
-// muon.cuh: m = mu*m + g; x = src / ||src||_F per matrix (`matrices` of
-// per_matrix elements back to back; norms_sq: muon_norms_floats(matrices) floats of work space);
-// params -= step * x, refreshing the bf16 copy.
-void muon_momentum(float* m, const float* g, std::size_t n, float mu, cudaStream_t stream);
-void muon_normalize(ns_t* x, const float* src, float* norms_sq, int matrices, std::size_t per_matrix,
-                    cudaStream_t stream);
-std::size_t muon_norms_floats(int matrices);
-void muon_apply(float* params, bf16* params_bf16, const ns_t* x, std::size_t n, float step, cudaStream_t stream);
+                  float lr, float beta1, float beta2, float eps, float weight_decay, int t, cudaStream_t stream);
 
 // reduce.cuh: *out (+)= sum of x (or of x^2); set or accumulate as `accumulate` says.
 void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, const Scratch& scratch,
@@ -113,6 +96,16 @@ void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, con
 void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, const Scratch& scratch,
                 cudaStream_t stream);
 void float_to_bf16(bf16* out, const float* in, std::size_t n, cudaStream_t stream);
+
+// muon.cuh: m = mu*m + g, then g becomes the Nesterov direction g + mu*m;
+// x = src / ||src||_F per matrix (`matrices` of
+// per_matrix elements back to back; norms_sq: muon_norms_floats(matrices) floats of work space);
+// params -= step * x, refreshing the bf16 copy.
+void muon_momentum(float* m, float* g, std::size_t n, float mu, cudaStream_t stream);
+void muon_normalize(ns_t* x, const float* src, float* norms_sq, int matrices, std::size_t per_matrix,
+                    cudaStream_t stream);
+std::size_t muon_norms_floats(int matrices);
+void muon_apply(float* params, bf16* params_bf16, const ns_t* x, std::size_t n, float step, cudaStream_t stream);
 
 // Number of multiprocessors of the current device (cached), for grid sizing.
 int sm_count();

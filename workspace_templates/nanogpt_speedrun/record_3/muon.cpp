@@ -67,7 +67,7 @@ void Muon::step(float* params, bf16* params_bf16, float* grads, float* momentum,
                 float lr, float mu, int ns_steps, cudaStream_t stream) {
   const std::size_t per = std::size_t(rows) * cols, n = per * batch;
   muon_momentum(momentum, grads, n, mu, stream);
-  muon_normalize(x_, momentum, norms_sq_, batch, per, stream);
+  muon_normalize(x_, grads, norms_sq_, batch, per, stream);
   newton_schulz(batch, rows, cols, ns_steps, stream);
   muon_apply(params, params_bf16, x_, n, lr, stream);
 }

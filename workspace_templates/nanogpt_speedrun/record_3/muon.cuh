@@ -8,10 +8,14 @@
 
 namespace speedrunner::cuda {
 
-__global__ void muon_momentum_kernel(float* m, const float* g, std::size_t n, float mu) {
+// Nesterov-style: the update looks ahead along the momentum, g + mu * m.
+__global__ void muon_momentum_kernel(float* m, float* g, std::size_t n, float mu) {
   for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += std::size_t(gridDim.x) * blockDim.x)
-    m[i] = mu * m[i] + g[i];
+       i += std::size_t(gridDim.x) * blockDim.x) {
+    const float mi = mu * m[i] + g[i];
+    m[i] = mi;
+    g[i] += mu * mi;
+  }
 }
 
 // grid (chunks, matrices): each block's sum of squares of its part of a matrix
@@ -42,7 +46,7 @@ __global__ void muon_apply_kernel(float* params, bf16* params_bf16, const ns_t* 
   }
 }
 
-void muon_momentum(float* m, const float* g, std::size_t n, float mu, cudaStream_t stream) {
+void muon_momentum(float* m, float* g, std::size_t n, float mu, cudaStream_t stream) {
   muon_momentum_kernel<<<std::min(ceil_div(n, 256), 8 * sm_count()), 256, 0, stream>>>(m, g, n, mu);
   CUDA_CHECK_LAUNCH();
 }

@@ -1,5 +1,4 @@
-// AdamW on fp32 master weights with global-norm clipping folded in: the clip
-// factor is read from the device-side squared norm, so no host round trip.
+// AdamW on fp32 master weights, refreshing their bf16 copy.
 #pragma once
 
 #include "common.cuh"
@@ -9,16 +8,10 @@ namespace speedrunner::cuda {
 
 __global__ void adamw_kernel(float* params, bf16* params_bf16, const float* grads, float* m, float* v,
                              std::size_t n, float lr, float beta1, float beta2, float correction1,
-                             float correction2, float eps, float weight_decay, const float* grad_norm_sq,
-                             float clip) {
-  float scale = 1.0f;
-  if (grad_norm_sq != nullptr && clip > 0.0f) {
-    const float norm = sqrtf(*grad_norm_sq);
-    if (norm > clip) scale = clip / norm;
-  }
+                             float correction2, float eps, float weight_decay) {
   for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += std::size_t(gridDim.x) * blockDim.x) {
-    const float g = grads[i] * scale;
+    const float g = grads[i];
     const float mi = beta1 * m[i] + (1.0f - beta1) * g;
     const float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
     m[i] = mi;
@@ -31,11 +24,11 @@ __global__ void adamw_kernel(float* params, bf16* params_bf16, const float* grad
 
 void adamw_update(float* params, bf16* params_bf16, const float* grads, float* m, float* v, std::size_t n,
                   float lr, float beta1, float beta2, float eps, float weight_decay, int t,
-                  const float* grad_norm_sq, float clip, cudaStream_t stream) {
+                  cudaStream_t stream) {
   const float c1 = 1.0f - float(std::pow(double(beta1), t)), c2 = 1.0f - float(std::pow(double(beta2), t));
   const int grid = std::min(ceil_div(n, 256), 8 * sm_count());
   adamw_kernel<<<grid, 256, 0, stream>>>(params, params_bf16, grads, m, v, n, lr, beta1, beta2, c1, c2, eps,
-                                         weight_decay, grad_norm_sq, clip);
+                                         weight_decay);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,4 +1,4 @@
-// GELU, tanh approximation (GPT-2's): forward and backward, 8 elements a thread.
+// GELU, exact (erf) form as the record's F.gelu: forward and backward, 8 elements a thread.
 #pragma once
 
 #include "common.cuh"
@@ -6,7 +6,8 @@
 
 namespace speedrunner::cuda {
 
-constexpr float gelu_scale = 0.7978845608028654f;  // sqrt(2/pi)
+constexpr float gelu_inv_sqrt2 = 0.7071067811865476f;   // 1/sqrt(2)
+constexpr float gelu_inv_sqrt2pi = 0.3989422804014327f;  // 1/sqrt(2*pi)
 
 __global__ void gelu_forward_kernel(bf16* out, const bf16* inp, std::size_t vectors) {
   const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -14,10 +15,11 @@ __global__ void gelu_forward_kernel(bf16* out, const bf16* inp, std::size_t vect
   float x[8];
   load8(x, inp + idx * 8);
 #pragma unroll
-  for (int i = 0; i < 8; ++i) x[i] = 0.5f * x[i] * (1.0f + tanhf(gelu_scale * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+  for (int i = 0; i < 8; ++i) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * gelu_inv_sqrt2));
   store8(out + idx * 8, x);
 }
 
+// d/dx x*Phi(x) = Phi(x) + x*phi(x)
 __global__ void gelu_backward_kernel(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t vectors) {
   const std::size_t idx = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= vectors) return;
@@ -26,10 +28,9 @@ __global__ void gelu_backward_kernel(bf16* dinp, const bf16* inp, const bf16* do
   load8(d, dout + idx * 8);
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-    const float th = tanhf(gelu_scale * (x[i] + 0.044715f * x[i] * x[i] * x[i]));
-    const float grad =
-        0.5f * (1.0f + th) + 0.5f * x[i] * (1.0f - th * th) * gelu_scale * (1.0f + 3.0f * 0.044715f * x[i] * x[i]);
-    d[i] *= grad;
+    const float cdf = 0.5f * (1.0f + erff(x[i] * gelu_inv_sqrt2));
+    const float pdf = gelu_inv_sqrt2pi * __expf(-0.5f * x[i] * x[i]);
+    d[i] *= cdf + x[i] * pdf;
   }
   store8(dinp + idx * 8, d);
 }

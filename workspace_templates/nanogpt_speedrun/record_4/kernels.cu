@@ -11,20 +11,18 @@
 #include "classifier.cuh"
 #include "encoder.cuh"
 #include "flash_attention.cuh"
-#include "gelu.cuh"
-#include "layernorm.cuh"
-#include "matmul.cuh"
 #include "muon.cuh"
+#include "gelu.cuh"
 #include "reduce.cuh"
+#include "rmsnorm.cuh"
 #include "rope.cuh"
 
 namespace speedrunner::cuda {
 
-// The most partials any launcher needs for N rows of width C (widest bias 4C):
-// sums take 4 * sm_count(), and biases of OC < 4C at most that times 256.
+// The most partials any launcher needs for N rows of width C: sums take
+// 4 * sm_count(), the embedding's backward pass its chunks.
 std::size_t scratch_partial_floats(int N, int C) {
-  return std::max({std::size_t(4 * sm_count()) * 256, layernorm_backward_partials(N, C),
-                   bias_backward_partials(N, 4 * C), encoder_backward_partials(N, C)});
+  return std::max({std::size_t(4 * sm_count()) * 256, encoder_backward_partials(N, C)});
 }
 
 }  // namespace speedrunner::cuda

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+
 #include <utility>
 
 namespace speedrunner::cuda {
@@ -71,9 +72,9 @@ void Muon::step(float* params, bf16* params_bf16, float* grads, float* momentum,
   muon_momentum(momentum, grads, n, mu, stream);
   muon_normalize(x_, grads, norms_sq_, batch, per, stream);
   newton_schulz(batch, rows, cols, ns_steps, stream);
-  // An orthogonal (rows, cols) update has entries of RMS 1/sqrt(max side); tall
-  // matrices get sqrt(rows/cols) more so their outputs move as much as wide ones'.
-  const float shape_scale = std::sqrt(std::max(1.0f, float(rows) / float(cols)));
+  // An orthogonal (rows, cols) update has entries of RMS about 1/sqrt(max side):
+  // scaling by sqrt(max side) brings them to RMS 1.
+  const float shape_scale = std::sqrt(float(std::max(rows, cols)));
   muon_apply(params, params_bf16, x_, n, lr * shape_scale, stream);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# NanoGPT speedrun, record 4: record 3 with Muon improved: bf16 Newton-Schulz
-# iterations, Nesterov-style momentum, updates scaled by matrix shape. Builds the
+# NanoGPT speedrun, record 4: record 3 with Muon improvements: q, k and v
+# orthogonalised as three square matrices, updates scaled by sqrt(max(rows, cols)),
+# new learning rates, no warmup. Builds the
 # trainer, then trains on N GPUs of this machine until the validation loss
 # reaches the target, printing  step:N/M val_loss:X train_time:Yms step_avg:Zms
 #   ./run.sh [N_GPUS]     (default 1)
@@ -21,13 +22,13 @@ case $track in
     val=${SPEEDRUN_VAL_FILES:-data/mini/mini_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-1048576}}
     target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.5}}
-    global_batch=32 steps=800 warmup=40 val_every=25 lr=1.8e-3 muon_lr=0.02 ;;
+    global_batch=32 steps=2500 warmup=0 warmdown=726 val_every=25 lr=3.6e-3 muon_lr=3.6e-4 ;;
   fineweb)  # the record's own settings: 8 x 64 x 1024 = 524,288 tokens a step
     train=${SPEEDRUN_TRAIN_FILES:-data/fineweb10B/fineweb_train_*.bin}
     val=${SPEEDRUN_VAL_FILES:-data/fineweb10B/fineweb_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-10485760}}
     target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.28}}
-    global_batch=512 steps=6200 warmup=700 val_every=250 lr=1.8e-3 muon_lr=0.02 ;;
+    global_batch=512 steps=6200 warmup=0 warmdown=1800 val_every=128 lr=3.6e-3 muon_lr=3.6e-4 ;;
   *) echo "run.sh: unknown track '$track'; fix: set SPEEDRUN_TRACK to mini or fineweb" >&2; exit 2 ;;
 esac
 # Sequences of 1024 tokens per GPU per micro-step; the rest of the global batch is gradient accumulation.
@@ -39,6 +40,6 @@ accum=$((per_gpu / micro))
 program=${BUILD_DIR:-build}/train_gpt2
 [[ $program == /* ]] || program=$here/$program
 exec "$program" --nproc "$gpus" --train "$train" --val "$val" \
-  --batch "$micro" --seq 1024 --grad-accum "$accum" --steps "$steps" --warmup "$warmup" --lr "$lr" --muon-lr "$muon_lr" \
+  --batch "$micro" --seq 1024 --grad-accum "$accum" --steps "$steps" --warmup "$warmup" --warmdown "$warmdown" --lr "$lr" --muon-lr "$muon_lr" \
   --val-every "$val_every" --val-tokens "$val_tokens" --target-val-loss "$target" \
   --summary "${SPEEDRUN_SUMMARY:-summary.json}"

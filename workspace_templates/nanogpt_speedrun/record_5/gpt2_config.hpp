@@ -1,5 +1,5 @@
 // GPT-2 shape and parameter layout shared by the CUDA model and its CPU
-// reference: one flat buffer of 16 tensors, each offset aligned for cuBLASLt.
+// reference: one flat buffer of 5 tensors, each offset aligned for cuBLASLt.
 // Plain C++20 (nvcc and the host compiler both include it).
 #pragma once
 
@@ -13,11 +13,11 @@
 namespace speedrunner::cuda {
 
 struct GPT2Config {
-  int vocab = 50257;         // real tokens; logits past it are ignored
+  int vocab = 50304;         // the record pads the vocabulary: every row takes part in the softmax
   int padded_vocab = 50304;  // rows of the tied embedding/head (a multiple of 128 keeps GEMMs fast)
   int max_seq = 1024;        // longest sequence (rows of the rotary angle table)
   int layers = 12;
-  int heads = 6;  // of 128 channels (record 5; 12 of 64 before)
+  int heads = 6;  // of 128 channels
   int channels = 768;
 
   [[nodiscard]] int head_size() const { return channels / heads; }
@@ -33,49 +33,24 @@ struct GPT2Config {
   }
 };
 
-// Record 1: llm.c's GPT-2 124M.
+// Record 1: GPT-2 124M as the speedrun's first record trains it (weightless RMSNorm, no biases).
 inline constexpr GPT2Config record1_config{};
 // A model small enough for CPU tests in CI and for kernel-by-kernel checks.
 inline constexpr GPT2Config tiny_config{.vocab = 100, .padded_vocab = 128, .max_seq = 32,
                                         .layers = 2, .heads = 4, .channels = 64};
 
 // The parameter tensors, in buffer order. Linear weights are (out, in), as in PyTorch.
+// No linear layer has a bias and the norms have no gain: every parameter is a matrix.
 enum Param : int {
   wte,       // (Vp, C) token embedding, tied to the head; positions come from rotary q/k
-  ln1w,      // (L, C)
-  ln1b,      // (L, C)
   qkvw,      // (L, 3C, C)
-  qkvb,      // (L, 3C)
   attprojw,  // (L, C, C)
-  attprojb,  // (L, C)
-  ln2w,      // (L, C)
-  ln2b,      // (L, C)
   fcw,       // (L, 4C, C)
-  fcb,       // (L, 4C)
   fcprojw,   // (L, C, 4C)
-  fcprojb,   // (L, C)
-  lnfw,      // (C)
-  lnfb,      // (C)
   num_params
 };
 
-inline constexpr std::array<const char*, num_params> param_names{
-    "wte", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
-
-// Weight decay applies to matrices (embeddings and linear weights), not to gains and biases.
-inline constexpr bool param_is_matrix(int p) {
-  return p == wte || p == qkvw || p == attprojw || p == fcw || p == fcprojw;
-}
-
-// Muon trains the hidden 2-D matrices; AdamW the embedding/head, gains and biases.
-inline constexpr bool param_uses_muon(int p) { return p == qkvw || p == attprojw || p == fcw || p == fcprojw; }
-
-// (rows, cols) of one layer's slice of a Muon parameter (Linear weights are (out, in)).
-inline constexpr std::array<int, 2> muon_matrix_shape(int p, int C) {
-  return p == qkvw ? std::array{3 * C, C} : p == fcw ? std::array{4 * C, C} : p == fcprojw ? std::array{C, 4 * C}
-                                                                                          : std::array{C, C};
-}
+inline constexpr std::array<const char*, num_params> param_names{"wte", "qkvw", "attprojw", "fcw", "fcprojw"};
 
 struct ParamLayout {
   std::array<std::size_t, num_params> size{};    // elements
@@ -89,8 +64,7 @@ struct ParamLayout {
 
   explicit ParamLayout(const GPT2Config& c) {
     const std::size_t V = c.padded_vocab, L = c.layers, C = c.channels;
-    size = {V * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
-            L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C, C, C};
+    size = {V * C, L * 3 * C * C, L * C * C, L * 4 * C * C, L * 4 * C * C};
     for (int p = 0; p < num_params; ++p) {
       offset[p] = total;
       total += (size[p] + alignment - 1) / alignment * alignment;
@@ -99,14 +73,14 @@ struct ParamLayout {
   }
 };
 
-// Initialisation, deterministic for a seed: weights N(0, 0.02), the two residual
-// projections zero (each block starts as the identity), biases 0, LayerNorm gains 1, and the
-// padded vocabulary rows 0 (no token selects them and the loss ignores them).
-// `out` has layout.total elements.
+// The record's initialisation, deterministic for a seed: the tied embedding/head
+// and the q/k/v and MLP-in weights PyTorch's default for nn.Linear, uniform in
+// +-1/sqrt(fan_in); the attention and MLP output projections zero, so each block
+// starts as the identity; rows past `vocab` (none by default) 0. `out` has layout.total elements.
 inline void init_params(const GPT2Config& c, std::uint64_t seed, float* out) {
   const ParamLayout layout(c);
   for (std::size_t i = 0; i < layout.total; ++i) out[i] = 0.0f;
-  // splitmix64 + Box-Muller: identical on every compiler, so every rank and the
+  // splitmix64: identical on every compiler, so every rank and the
   // CPU reference start from the same weights.
   std::uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
   auto next_u64 = [&state] {
@@ -116,42 +90,47 @@ inline void init_params(const GPT2Config& c, std::uint64_t seed, float* out) {
     return z ^ (z >> 31);
   };
   auto uniform = [&] { return (double(next_u64() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
-  auto fill_normal = [&](float* p, std::size_t n, double stddev) {
-    for (std::size_t i = 0; i < n; i += 2) {
-      const double r = std::sqrt(-2.0 * std::log(uniform())), a = 6.283185307179586 * uniform();
-      p[i] = float(stddev * r * std::cos(a));
-      if (i + 1 < n) p[i + 1] = float(stddev * r * std::sin(a));
-    }
+  auto fill_linear = [&](float* p, std::size_t n, int fan_in) {
+    const double bound = 1.0 / std::sqrt(double(fan_in));
+    for (std::size_t i = 0; i < n; ++i) p[i] = float((2.0 * uniform() - 1.0) * bound);
   };
-  fill_normal(out + layout.offset[wte], std::size_t(c.vocab) * c.channels, 0.02);
-  fill_normal(out + layout.offset[qkvw], layout.size[qkvw], 0.02);
-  fill_normal(out + layout.offset[fcw], layout.size[fcw], 0.02);
-  for (int p : {ln1w, ln2w, lnfw})
-    for (std::size_t i = 0; i < layout.size[p]; ++i) out[layout.offset[p] + i] = 1.0f;
+  fill_linear(out + layout.offset[wte], std::size_t(c.vocab) * c.channels, c.channels);
+  fill_linear(out + layout.offset[qkvw], layout.size[qkvw], c.channels);
+  fill_linear(out + layout.offset[fcw], layout.size[fcw], c.channels);
 }
 
-// Optimiser settings: AdamW (with clipping) for the embedding, gains and
-// biases, Muon for the hidden matrices; both follow warmup then cosine decay.
+// Muon trains the blocks' matrices; AdamW the tied embedding/head.
+inline constexpr bool param_uses_muon(int p) { return p == qkvw || p == attprojw || p == fcw || p == fcprojw; }
+
+// (rows, cols) of each matrix Muon orthogonalises in a parameter (Linear weights
+// are (out, in)), and how many there are: q, k and v of each layer are three (C, C)
+// matrices, not one (3C, C).
+inline constexpr std::array<int, 2> muon_matrix_shape(int p, int C) {
+  return p == fcw ? std::array{4 * C, C} : p == fcprojw ? std::array{C, 4 * C} : std::array{C, C};
+}
+inline constexpr int muon_matrix_count(int p, int L) { return p == qkvw ? 3 * L : L; }
+
+// Optimiser settings of record 5 (record 4's, a shorter warmdown): Muon (Nesterov momentum, Newton-Schulz in
+// bf16, each update scaled by sqrt(max(rows, cols))) for the blocks' matrices at
+// a tenth of AdamW's rate, AdamW without weight decay for the embedding/head, no
+// gradient clipping; one schedule (no warmup, constant, linear warmdown to 0) scales both.
 struct OptimizerConfig {
-  float lr = 1.8e-3f;  // AdamW's peak
-  float muon_lr = 0.02f;
+  float lr = 3.6e-3f;  // AdamW's peak
+  float muon_lr = 3.6e-4f;
   float muon_momentum = 0.95f;
   int ns_steps = 5;
   float beta1 = 0.9f;
   float beta2 = 0.95f;
   float eps = 1e-8f;
-  float weight_decay = 0.1f;
-  float grad_clip = 1.0f;  // global norm; <= 0 turns clipping off
-  int warmup_steps = 700;
-  float final_lr_fraction = 0.0f;
+  float weight_decay = 0.0f;
+  int warmup_steps = 0;
+  int warmdown_steps = 1450;
 
-  // Learning rate of step `step` (0-based) of `total` steps.
+  // Schedule factor of step `step` (0-based) of `total` steps, times AdamW's peak.
   [[nodiscard]] float lr_at(int step, int total) const {
     if (step < warmup_steps) return lr * float(step + 1) / float(warmup_steps);
-    if (total <= warmup_steps) return lr;
-    const double progress = double(step - warmup_steps) / double(total - warmup_steps);
-    const double cosine = 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(progress, 1.0)));
-    return float(lr * (final_lr_fraction + (1.0 - final_lr_fraction) * cosine));
+    if (step < total - warmdown_steps) return lr;
+    return lr * float(total - step) / float(warmdown_steps);
   }
 };
 

@@ -41,13 +41,6 @@ void encoder_forward(bf16* out, const int* tokens, const bf16* wte, int B, int T
 void encoder_backward(float* dwte, const bf16* dout, const int* tokens, int B, int T, int C,
                       const Scratch& scratch, cudaStream_t stream);  // accumulates into dwte (Vp,C)
 
-// qk_norm.cuh: RMS-normalise each head's q and k rows in place in qkv (B,T,3C),
-// keeping 1/rms in rstd (B,T,2,NH). The backward pass runs on the rotated rows
-// (before rope_backward): dqkv's q and k parts become the pre-norm gradients.
-void qk_norm_forward(bf16* qkv, float* rstd, int B, int T, int NH, int HS, cudaStream_t stream);
-void qk_norm_backward(bf16* dqkv, const bf16* qkv, const float* rstd, int B, int T, int NH, int HS,
-                      cudaStream_t stream);
-
 // rope.cuh: rotary position embedding of q and k, in place in qkv (B,T,3C).
 // cos_sin (maxT, HS/2, 2) holds cos and sin of t * base^(-2i/HS) (rope_table).
 // The backward pass rotates dq and dk of dqkv back by the same angles.
@@ -55,20 +48,23 @@ void rope_table(float* host_cos_sin, int max_seq, int HS);
 void rope_forward(bf16* qkv, const float* cos_sin, int B, int T, int NH, int HS, cudaStream_t stream);
 void rope_backward(bf16* dqkv, const float* cos_sin, int B, int T, int NH, int HS, cudaStream_t stream);
 
-// layernorm.cuh
-void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight, const bf16* bias,
-                       int N, int C, cudaStream_t stream);  // out (N,C), mean/rstd (N)
+// rmsnorm.cuh: weightless RMSNorm in fp32 (eps 2^-23); rstd (N) kept for the backward pass.
+void rmsnorm_forward(bf16* out, float* rstd, const bf16* inp, int N, int C, cudaStream_t stream);  // out (N,C)
 // dinp (N,C) accumulates (+=): it is the residual stream's gradient.
-void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
-                        const bf16* weight, const float* mean, const float* rstd, int N, int C,
-                        const Scratch& scratch, cudaStream_t stream);
+void rmsnorm_backward(bf16* dinp, const bf16* dout, const bf16* inp, const float* rstd, int N, int C,
+                      cudaStream_t stream);
 
 // relu2.cuh: max(x, 0)^2; n a multiple of 8. dinp may alias dout.
 void relu2_forward(bf16* out, const bf16* inp, std::size_t n, cudaStream_t stream);
 void relu2_backward(bf16* dinp, const bf16* inp, const bf16* dout, std::size_t n, cudaStream_t stream);
 
-// matmul.cuh: dbias (OC) += column sums of dout (N,OC)
-void bias_backward(float* dbias, const bf16* dout, int N, int OC, const Scratch& scratch, cudaStream_t stream);
+// qk_norm.cuh: RMS-normalise each head's q and k rows in place in qkv (B,T,3C),
+// after the rotary embedding, keeping 1/rms in rstd (B,T,2,NH). The backward
+// pass runs on the stored rows before rope_backward: dqkv's q and k parts become
+// the gradients of the rotated, not yet normalised rows.
+void qk_norm_forward(bf16* qkv, float* rstd, int B, int T, int NH, int HS, cudaStream_t stream);
+void qk_norm_backward(bf16* dqkv, const bf16* qkv, const float* rstd, int B, int T, int NH, int HS,
+                      cudaStream_t stream);
 
 // attention.cuh: layout moves between (B,T,3,NH,HS) and per-head (B,NH,T,HS), and the causal softmax.
 void attention_split_heads(bf16* q, bf16* k, bf16* v, const bf16* qkv, int B, int T, int NH, int HS,
@@ -84,7 +80,7 @@ void causal_softmax_forward(bf16* att, int rows, int T, cudaStream_t stream);
 // In place: datt (rows,T) becomes d(scores) * scale, using the probabilities att.
 void causal_softmax_backward(bf16* datt, const bf16* att, int rows, int T, float scale, cudaStream_t stream);
 
-// flash_attention.cuh: fused causal attention, head sizes 16, 32, 64.
+// flash_attention.cuh: fused causal attention, head sizes 16 to 128.
 // qkv (B,T,3C) -> out (B,T,C), lse (B,NH,T) row log-sum-exp for the backward pass.
 bool flash_attention_supported(int head_size);
 void flash_attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int HS,
@@ -98,12 +94,16 @@ void flash_attention_backward(bf16* dqkv, float* D, const bf16* dout, const bf16
 void softmax_cross_entropy(float* losses, bf16* logits, const int* targets, int N, int V, int Vp, float dloss,
                            cudaStream_t stream);
 
-// adamw.cuh: AdamW on fp32 master weights, refreshing their bf16 copy. The
-// gradient is scaled by min(1, clip / sqrt(*grad_norm_sq)) first when
-// grad_norm_sq is not null and clip > 0. t counts steps from 1.
+// adamw.cuh: AdamW on fp32 master weights, refreshing their bf16 copy. t counts steps from 1.
 void adamw_update(float* params, bf16* params_bf16, const float* grads, float* m, float* v, std::size_t n,
-                  float lr, float beta1, float beta2, float eps, float weight_decay, int t,
-                  const float* grad_norm_sq, float clip, cudaStream_t stream);
+                  float lr, float beta1, float beta2, float eps, float weight_decay, int t, cudaStream_t stream);
+
+// reduce.cuh: *out (+)= sum of x (or of x^2); set or accumulate as `accumulate` says.
+void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, const Scratch& scratch,
+                 cudaStream_t stream);
+void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, const Scratch& scratch,
+                cudaStream_t stream);
+void float_to_bf16(bf16* out, const float* in, std::size_t n, cudaStream_t stream);
 
 // muon.cuh: m = mu*m + g, then g becomes the Nesterov direction g + mu*m;
 // x = src / ||src||_F per matrix (`matrices` of
@@ -114,13 +114,6 @@ void muon_normalize(ns_t* x, const float* src, float* norms_sq, int matrices, st
                     cudaStream_t stream);
 std::size_t muon_norms_floats(int matrices);
 void muon_apply(float* params, bf16* params_bf16, const ns_t* x, std::size_t n, float step, cudaStream_t stream);
-
-// reduce.cuh: *out (+)= sum of x (or of x^2); set or accumulate as `accumulate` says.
-void sum_squares(float* out, const float* x, std::size_t n, bool accumulate, const Scratch& scratch,
-                 cudaStream_t stream);
-void sum_scaled(float* out, const float* x, std::size_t n, float scale, bool accumulate, const Scratch& scratch,
-                cudaStream_t stream);
-void float_to_bf16(bf16* out, const float* in, std::size_t n, cudaStream_t stream);
 
 // Number of multiprocessors of the current device (cached), for grid sizing.
 int sm_count();

@@ -26,7 +26,7 @@ class Muon {
 
   // One step for `batch` row-major (rows, cols) matrices stored back to back:
   // Nesterov momentum (in `momentum`; grads become the look-ahead direction),
-  // orthogonalise, params -= lr * sqrt(max(1, rows/cols)) * update.
+  // orthogonalise, params -= lr * sqrt(max(rows, cols)) * update.
   void step(float* params, bf16* params_bf16, float* grads, float* momentum, int batch, int rows, int cols, float lr,
             float mu, int ns_steps, cudaStream_t stream);
 

@@ -1,6 +1,6 @@
-// speedrun-train-gpt2: the record-5 GPT-2 trainer (6 heads of 128 with QK-norm
-// and rotary positions, ReLU^2 MLP, zero-initialised projections; Muon for the
-// hidden matrices, AdamW for the rest). Trains on .bin shards, one process per GPU (--nproc N, or srun), logs the task's lines
+// speedrun-train-gpt2: the record-5 GPT-2 trainer (6 heads of 128 with rotary
+// positions and QK-norm, ReLU^2 MLP, zero-initialised projections, padded vocabulary;
+// Muon for the blocks' matrices, AdamW for the embedding/head, warmdown schedule). Trains on .bin shards, one process per GPU (--nproc N, or srun), logs the task's lines
 //   step:N/M val_loss:X train_time:Yms step_avg:Zms
 // stops at a target validation loss or a step count, and writes a JSON summary.
 #include "distributed.hpp"
@@ -28,16 +28,16 @@ namespace {
 constexpr const char* usage = R"(usage: speedrun-train-gpt2 [options]
   --train PATTERN        training shards: a .bin file, a folder, or a pattern such as data/train_*.bin
   --val PATTERN          validation shards (same forms)
-  --model NAME           d12 (record 1, default) or tiny; then optionally
+  --model NAME           d12 (the record's, default) or tiny; then optionally
   --layers N --heads N --width N --vocab N --padded-vocab N --max-seq N
   --attention KIND       flash (fused kernels, default) or gemm (batched GEMMs + softmax)
   --batch B              sequences per GPU per micro-step (default 64)
   --seq T                tokens per sequence (default 1024)
   --grad-accum K         micro-steps per optimizer step (default 1)
-  --steps N              optimizer steps (default 19560)
-  --lr X --warmup N --final-lr-frac X --weight-decay X --grad-clip X   (AdamW's lr and the schedule)
+  --steps N              optimizer steps (default 5100)
+  --lr X --warmup N --warmdown N --weight-decay X   (AdamW's lr and the schedule)
   --muon-lr X --muon-momentum X --ns-steps N
-  --val-every N          validate every N steps and at the end (default 250; 0: only at the end)
+  --val-every N          validate every N steps and at the end (default 128; 0: only at the end)
   --val-tokens N         validation tokens per evaluation (default 10485760)
   --target-val-loss X    stop once the validation loss is at or below X
   --untimed-steps N      leave the first N steps out of train_time (default 10)
@@ -53,7 +53,7 @@ struct Options {
   std::string train, val, summary, nccl_id_file, synthetic_dir;
   cu::GPT2Config model = cu::record1_config;
   cu::OptimizerConfig opt;
-  int batch = 64, seq = 1024, grad_accum = 1, steps = 19560, val_every = 250, untimed_steps = 10, nproc = 0;
+  int batch = 64, seq = 1024, grad_accum = 1, steps = 5100, val_every = 128, untimed_steps = 10, nproc = 0;
   long long val_tokens = 10485760, synthetic_tokens = 20000000;
   std::optional<double> target_val_loss;
   std::uint64_t seed = 1337;
@@ -105,12 +105,11 @@ sr::Result<Options> parse(int argc, char** argv) {
     else if (arg == "--steps") ok = number(o.steps);
     else if (arg == "--lr") ok = number(o.opt.lr);
     else if (arg == "--warmup") ok = number(o.opt.warmup_steps);
+    else if (arg == "--warmdown") ok = number(o.opt.warmdown_steps);
     else if (arg == "--muon-lr") ok = number(o.opt.muon_lr);
     else if (arg == "--muon-momentum") ok = number(o.opt.muon_momentum);
     else if (arg == "--ns-steps") ok = number(o.opt.ns_steps);
-    else if (arg == "--final-lr-frac") ok = number(o.opt.final_lr_fraction);
     else if (arg == "--weight-decay") ok = number(o.opt.weight_decay);
-    else if (arg == "--grad-clip") ok = number(o.opt.grad_clip);
     else if (arg == "--val-every") ok = number(o.val_every);
     else if (arg == "--val-tokens") ok = number(o.val_tokens);
     else if (arg == "--untimed-steps") ok = number(o.untimed_steps);
