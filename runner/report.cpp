@@ -91,8 +91,13 @@ int report_command(std::span<const std::string_view> args) {
   std::vector<metrics::RunScore> scores;
   std::vector<metrics::ConditionedRun> conditioned;
   int failed = 0;
+  std::vector<std::string> left_out;  // runs of a step whose next record is not faster: no FSR, no part of a mean
   for (const auto& dir : run_dirs) {
     auto s = metrics::score_run(dir, templates);
+    if (!s && s.error().kind == "no_speedup") {
+      left_out.push_back(s.error().what);
+      continue;
+    }
     if (!s) {
       std::fprintf(stderr, "speedrun report: %s\n", s.error().message().c_str());
       ++failed;
@@ -170,6 +175,10 @@ int report_command(std::span<const std::string_view> args) {
                   metrics::interval_text(e.point.mean, e.mean).c_str(),
                   metrics::interval_text(e.point.optimality_gap, e.optimality_gap).c_str());
     }
+  }
+  if (!left_out.empty()) {
+    std::printf("\nleft out of every mean above (no FSR: the step's next record is not faster on its track):\n");
+    for (const auto& why : left_out) std::printf("  %s\n", why.c_str());
   }
   if (failed > 0) {
     std::fprintf(stderr, "speedrun report: %d of %zu run(s) could not be scored (above)\n", failed, run_dirs.size());

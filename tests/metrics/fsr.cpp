@@ -22,6 +22,7 @@ TEST_CASE("FSR refuses a step whose next record is not faster, naming both times
   REQUIRE_FALSE(r);
   CHECK(r.error().what.find("not faster") != std::string::npos);
   CHECK(r.error().what.find("9134") != std::string::npos);
+  CHECK(r.error().kind == "no_speedup");  // reports label such a step and leave it out of their means
   CHECK_FALSE(m::fraction_of_speedup_recovered({100.0, 60.0}, 0.0));
   CHECK_FALSE(m::fraction_of_speedup_recovered({0.0, 60.0}, 50.0));
 }

@@ -106,3 +106,23 @@ TEST_CASE("speedrun report labels an FSR scored against the original's times, no
   auto own = run_shell(speedrun_exe() + " report " + (dir.path() / "mini").string() + " --templates " + (dir.path() / "t").string());
   CHECK(own.output.find("not this project's measurements") == std::string::npos);
 }
+
+TEST_CASE("speedrun report keeps a step whose next record is not faster, labelled and out of the means",
+          "[runner][report][no_speedup]") {
+  TempDir dir;
+  // record 1 -> 2 has a speedup; record 2 -> 3 has none on this track
+  write(dir.path() / "t/record_1/results.json", R"({"tracks": {"mini": {"train_time_ms": 100000}}})");
+  write(dir.path() / "t/record_2/results.json", R"({"tracks": {"mini": {"train_time_ms": 60000}}})");
+  write(dir.path() / "t/record_3/results.json", R"({"tracks": {"mini": {"train_time_ms": 61000}}})");
+  write_run(dir.path(), "run_1", 80000);  // FSR 0.5
+  write(dir.path() / "run_2/config.json", R"({"task": {"record": 2, "track": "mini"}})");
+  write(dir.path() / "run_2/journal.json", R"({"nodes": [{"id": 0, "results": {"valid": true, "metrics": {"train_time": 59000}}}]})");
+  auto r = run_shell(speedrun_exe() + " report " + (dir.path() / "run_1").string() + " " +
+                     (dir.path() / "run_2").string() + " --templates " + (dir.path() / "t").string());
+  INFO(r.output);
+  CHECK(r.status == 0);  // nothing failed: the step is measured, it just has no speedup to recover
+  CHECK(r.output.find("mean FSR over 1 record(s): 0.500") != std::string::npos);
+  CHECK(r.output.find("left out of every mean above") != std::string::npos);
+  CHECK(r.output.find("run_2") != std::string::npos);
+  CHECK(r.output.find("is not faster than record R (60000") != std::string::npos);
+}
