@@ -45,7 +45,7 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   logits_ = alloc<bf16>(N * Vp);
   losses_ = alloc<float>(N);
   loss_sum_ = alloc<float>(1);
-  grad_norm_sq_ = alloc<float>(num_params);
+  grad_norm_sq_ = alloc<float>(tensor_count(config));
   if (attention_ == Attention::flash) {
     lse_ = alloc<float>(L * B * NH * T);
     row_dot_ = alloc<float>(std::size_t(B) * NH * T);
@@ -100,8 +100,9 @@ float GPT2::loss() {
 }
 
 float GPT2::grad_norm() {
-  float values[num_params] = {};
-  CUDA_CHECK(cudaMemcpyAsync(values, grad_norm_sq_, sizeof(values), cudaMemcpyDeviceToHost, stream_));
+  std::vector<float> values(tensor_count(config_));
+  CUDA_CHECK(cudaMemcpyAsync(values.data(), grad_norm_sq_, values.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                             stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   double sum = 0;
   for (float v : values) sum += v;
@@ -189,12 +190,13 @@ void GPT2::backward() {
 }
 
 void GPT2::update(const OptimizerConfig& opt, float lr, int t) {
-  // each tensor's gradient by its own norm, then AdamW with weight decay (every tensor is a matrix)
-  for (int p = 0; p < num_params; ++p) {
-    const std::size_t o = layout_.offset[p];
-    sum_squares(grad_norm_sq_ + p, grads_ + o, layout_.size[p], false, scratch_, stream_);
-    adamw_update(params_ + o, params_bf16_ + o, grads_ + o, m_ + o, v_ + o, layout_.size[p], lr, opt.beta1,
-                 opt.beta2, opt.eps, opt.weight_decay, t, grad_norm_sq_ + p, stream_);
+  // each parameter's gradient by its own norm (each layer's matrix apart), then AdamW with
+  // weight decay (every tensor is a matrix)
+  for (int i = 0; i < tensor_count(config_); ++i) {
+    const auto [o, n] = tensor_slice(layout_, config_, i);
+    sum_squares(grad_norm_sq_ + i, grads_ + o, n, false, scratch_, stream_);
+    adamw_update(params_ + o, params_bf16_ + o, grads_ + o, m_ + o, v_ + o, n, lr, opt.beta1, opt.beta2, opt.eps,
+                 opt.weight_decay, t, grad_norm_sq_ + i, stream_);
   }
 }
 

@@ -40,8 +40,9 @@ class GPT2 {
   void reset_loss();
   [[nodiscard]] float loss();  // the accumulator's value (waits for the stream)
 
-  // Divide each gradient tensor (as it is, e.g. after an all-reduce) by its
-  // norm, then AdamW on every parameter; t counts from 1.
+  // Divide the gradient of each of the record's parameters (each layer's matrix
+  // apart; as it is, e.g. after an all-reduce) by its norm, then AdamW on every
+  // parameter; t counts from 1.
   void update(const OptimizerConfig& opt, float lr, int t);
   [[nodiscard]] float grad_norm();  // global, before normalising, of the last update (waits for the stream)
 
@@ -86,7 +87,7 @@ class GPT2 {
   bf16* normf_;                                    // (B,T,C)
   float* normf_rstd_;                              // (B,T)
   bf16* logits_;                                   // (B,T,Vp), dlogits after a forward with targets
-  float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalar, (num_params) per tensor
+  float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalar, (tensor_count) one per parameter
   // work space
   bf16* attn_scratch_ = nullptr;                   // gemm: 7*B*T*C
   bf16* datt_ = nullptr;                           // gemm: (B,NH,T,T)

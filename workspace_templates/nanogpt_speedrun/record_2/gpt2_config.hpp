@@ -104,8 +104,23 @@ inline void init_params(const GPT2Config& c, std::uint64_t seed, float* out) {
   fill_linear(out + layout.offset[fcprojw], layout.size[fcprojw], 4 * c.channels);
 }
 
-// Optimiser settings of record 2: AdamW on every parameter, each gradient
-// tensor divided by its own norm (+1e-6) instead of clipping, and the trapezoid
+// The record's parameters one by one (PyTorch's model.parameters()): the tied
+// embedding, then each layer's four matrices. Tensor i of `tensor_count` is
+// (param, layer) as tensor_of(i) says; its slice of the buffer follows.
+inline constexpr int stacked_params = num_params - 1;  // qkvw, attprojw, fcw, fcprojw: one (L, ...) block each
+inline int tensor_count(const GPT2Config& c) { return 1 + stacked_params * c.layers; }
+struct TensorSlice {
+  std::size_t offset, size;  // in elements, into the parameter buffer
+};
+inline TensorSlice tensor_slice(const ParamLayout& at, const GPT2Config& c, int i) {
+  if (i == 0) return {at.offset[wte], at.size[wte]};
+  const int p = 1 + (i - 1) / c.layers, l = (i - 1) % c.layers;
+  const std::size_t per_layer = at.size[p] / std::size_t(c.layers);
+  return {at.offset[p] + std::size_t(l) * per_layer, per_layer};
+}
+
+// Optimiser settings of record 2: AdamW on every parameter, the gradient of each
+// of the record's parameters (each layer's matrix apart) divided by its own norm (+1e-6) instead of clipping, and the trapezoid
 // schedule: linear warmup, constant, then a linear warmdown to 0.
 struct OptimizerConfig {
   float lr = 1.8e-3f;
