@@ -1,27 +1,53 @@
 // The hints for each step R -> R+1 (data/nanogpt_speedrun_knowledge_in_levels/record_R):
 // all four levels exist, the diff parses as a patch, and the paper has its three parts and cites
-// the templates' main mini-track calibration (card and median times from their results.json).
+// the templates' main mini-track calibration (card and median times from their results.json,
+// written by scripts/records/gen-level3-results). The texts name only files the two templates
+// have, and the Muon notes (level 9 of 2 -> 3 and 3 -> 4) carry the code's coefficients.
 #include <speedrunner/code/patch_coder.hpp>
 #include <speedrunner/metrics/run_scores.hpp>
 
 #include "catch.hpp"
 #include "support.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Source file names a text mentions (foo.cuh, gpt2_config.hpp, run.sh, ...).
+std::vector<std::string> file_names(const std::string& text) {
+  std::vector<std::string> names;
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (std::size_t dot = text.find('.'); dot != std::string::npos; dot = text.find('.', dot + 1)) {
+    std::size_t begin = dot, end = dot + 1;
+    while (begin > 0 && word(text[begin - 1])) --begin;
+    while (end < text.size() && word(text[end])) ++end;
+    const std::string ext = text.substr(dot + 1, end - dot - 1);
+    if (begin < dot && (ext == "cuh" || ext == "cu" || ext == "hpp" || ext == "cpp" || ext == "sh"))
+      names.push_back(text.substr(begin, end - begin));
+  }
+  return names;
+}
+
+}  // namespace
 
 TEST_CASE("every step from record 1 to 5 has hints at levels 0 to 3", "[records][hints]") {
   const fs::path root = speedrunner::testing::source_root() / "data" / "nanogpt_speedrun_knowledge_in_levels";
   for (int r = 1; r <= 4; ++r) {
-    auto read = [&](const char* name) {
-      std::ifstream in(root / ("record_" + std::to_string(r)) / name);
-      std::stringstream s;
-      s << in.rdbuf();
-      return s.str();
-    };
+    auto read = [&](const char* name) { return slurp(root / ("record_" + std::to_string(r)) / name); };
     INFO("record " << r);
     auto patch = speedrunner::code::parse_patch(read("level_0_diff.txt"));
     REQUIRE(patch);
@@ -48,4 +74,52 @@ TEST_CASE("every step from record 1 to 5 has hints at levels 0 to 3", "[records]
       CHECK(paper.find(median) != std::string::npos);
     }
   }
+}
+
+TEST_CASE("the hints name only files of their two templates", "[records][hints]") {
+  const fs::path root = speedrunner::testing::source_root();
+  const fs::path templates = root / "workspace_templates" / "nanogpt_speedrun";
+  for (int r = 1; r <= 4; ++r) {
+    const fs::path dir = root / "data" / "nanogpt_speedrun_knowledge_in_levels" / ("record_" + std::to_string(r));
+    for (const char* level : {"level_1_pseudo.txt", "level_2_description.txt", "level_3_paper.txt", "level_9_muon.txt"}) {
+      if (!fs::exists(dir / level)) continue;
+      for (const auto& name : file_names(slurp(dir / level))) {
+        INFO("record " << r << " " << level << " names " << name);
+        CHECK((fs::exists(templates / ("record_" + std::to_string(r)) / name) ||
+               fs::exists(templates / ("record_" + std::to_string(r + 1)) / name)));
+      }
+    }
+  }
+}
+
+TEST_CASE("steps 2 -> 3 and 3 -> 4 carry a Muon note with the code's Newton-Schulz coefficients", "[records][hints]") {
+  const fs::path root = speedrunner::testing::source_root();
+  for (int r : {2, 3}) {
+    INFO("record " << r);
+    const std::string note =
+        slurp(root / "data" / "nanogpt_speedrun_knowledge_in_levels" / ("record_" + std::to_string(r)) / "level_9_muon.txt");
+    REQUIRE(!note.empty());
+    CHECK(note.find("record " + std::to_string(r) + " -> record " + std::to_string(r + 1)) != std::string::npos);
+    // muon.cpp of the step's new record: constexpr float ns_a = A, ns_b = B, ns_c = C;
+    const std::string code =
+        slurp(root / "workspace_templates" / "nanogpt_speedrun" / ("record_" + std::to_string(r + 1)) / "muon.cpp");
+    std::string triple;
+    for (const char* name : {"ns_a = ", "ns_b = ", "ns_c = "}) {
+      const auto at = code.find(name);
+      REQUIRE(at != std::string::npos);
+      const auto begin = at + std::string(name).size(), end = code.find_first_of("f,;", begin);
+      triple += (triple.empty() ? "(" : ", ") + code.substr(begin, end - begin);
+    }
+    triple += ")";
+    INFO("coefficients " << triple);
+    CHECK(note.find(triple) != std::string::npos);
+  }
+}
+
+TEST_CASE("the level-3 measurement paragraphs match results.json (scripts/records/gen-level3-results --check)",
+          "[records][hints]") {
+  auto r = speedrunner::testing::run_shell("cd '" + speedrunner::testing::source_root().string() +
+                                           "' && scripts/records/gen-level3-results --check");
+  INFO(r.output);
+  CHECK(r.status == 0);
 }
