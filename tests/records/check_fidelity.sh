@@ -49,7 +49,7 @@ fresh; edit "$tmp/r/record_2.json" "del d['settings'][0]['status']"
 expect_fail "missing key" "missing key 'status'" --recipes "$tmp/r"
 fresh; edit "$tmp/r/record_2.json" "d['settings'][0]['status'] = 'faithful'"
 expect_fail "unknown status" "unknown status 'faithful'" --recipes "$tmp/r"
-fresh; edit "$tmp/r/record_3.json" "del d['settings'][$(entry 'linear biases')]['reason']"
+fresh; edit "$tmp/r/record_3.json" "del d['settings'][$(entry 'residual stream')]['reason']"
 expect_fail "differs without reason" "status 'differs' without a reason" --recipes "$tmp/r"
 fresh; edit "$tmp/r/record_4.json" "d['settings'][$(entry 'tokens per step')]['reason'] = ' '"
 expect_fail "track without reason" "status 'track' without a reason" --recipes "$tmp/r"
@@ -72,8 +72,8 @@ expect_fail "record without a recipe" "record 3 has no recipe" --recipes "$tmp/r
 fresh; cp "$tmp/r/record_5.json" "$tmp/r/record_9.json"
 expect_fail "recipe without a template" "no template record_9" --recipes "$tmp/r"
 # A recipe whose ours_value is not what the template reads.
-fresh; edit "$tmp/r/record_1.json" "i = $(entry 'peak AdamW learning rate'); d['settings'][i]['ours_value'] = '1.5e-3'"
-expect_fail "ours_value off the template" "reads '6e-4' where the recipe says ours_value '1.5e-3'" --recipes "$tmp/r"
+fresh; edit "$tmp/r/record_1.json" "i = $(entry 'peak AdamW learning rate'); d['settings'][i]['ours_value'] = '6e-4'"
+expect_fail "ours_value off the template" "reads '1.5e-3' where the recipe says ours_value '6e-4'" --recipes "$tmp/r"
 
 # A template changed without its recipe: a value, a pattern that must match, one that must not.
 mkdir -p "$tmp/t" "$tmp/one"
@@ -87,11 +87,11 @@ drift() {  # drift NAME PATTERN SED-EXPRESSION FILE
 rm -rf "$tmp/t/record_1"; cp -r "$root/workspace_templates/nanogpt_speedrun/record_1" "$tmp/t/"
 "$script" --recipes "$tmp/one" --templates "$tmp/t" --doc "$tmp/one.md" --write-table > /dev/null 2>&1 \
   || fail "record 1 alone does not pass"
-drift "mini lr changed" "'peak AdamW learning rate' (mini track): run.sh: reads '1.5e-3'" \
-  '/^ *mini)/,/;;/s/ lr=6e-4/ lr=1.5e-3/' run.sh
-drift "fineweb steps changed" "'steps' (fineweb track): run.sh: reads '24576'" 's/steps=19560/steps=24576/' run.sh
-drift "activation changed" "'MLP activation': gelu.cuh: no longer matches" 's/tanhf(gelu_scale/erff(gelu_scale/' gelu.cuh
-drift "QK-norm added" "'QK-norm': gpt2.cpp: now matches" 's|^    matmul_forward(blas_, qkv, ln1|    qk_norm_forward(qkv);\n&|' gpt2.cpp
+drift "mini lr changed" "'peak AdamW learning rate' (mini track): run.sh: reads '6e-4'" \
+  '/^ *mini)/,/;;/s/ lr=1.5e-3/ lr=6e-4/' run.sh
+drift "fineweb steps changed" "'steps' (fineweb track): run.sh: reads '19560'" 's/steps=24576/steps=19560/' run.sh
+drift "activation changed" "'MLP activation': gelu.cuh: no longer matches" 's/x\[i\] \* (1\.0f + erff(/x[i] * (1.0f + tanhf(/' gelu.cuh
+drift "QK-norm added" "'QK-norm': gpt2.cpp: now matches" 's|^    matmul_forward(blas_, qkv, norm1|    qk_norm_forward(qkv);\n&|' gpt2.cpp
 rm -rf "$tmp/t/record_1"; cp -r "$root/workspace_templates/nanogpt_speedrun/record_1" "$tmp/t/"; rm "$tmp/t/record_1/gelu.cuh"
 expect_fail "a checked file removed" "gelu.cuh does not exist" --recipes "$tmp/one" --templates "$tmp/t"
 
@@ -106,6 +106,15 @@ fresh; edit "$tmp/r/record_4.json" "d['settings'][$(entry 'AdamW eps')]['changed
 out=$("$script" --recipes "$tmp/r" --doc "$tmp/f.md" 2>&1) || fail "a needless 'changed' must not fail: $out"
 grep -qF "finding: record 4: 'AdamW eps' is marked changed but its original equals record 3's" <<< "$out" \
   || fail "no finding for a needless 'changed': $out"
+
+# Our template changing where the original does not is a finding, except for track-forced values,
+# which each record's track schedule sets (record 2's mini warmup is 67 where record 1's is 13).
+fresh; edit "$tmp/r/record_4.json" "d['settings'][$(entry 'AdamW betas')]['ours'] = 'betas (0.9, 0.95), fused'"
+"$script" --recipes "$tmp/r" --doc "$tmp/f.md" --write-table > /dev/null 2>&1 || fail "findings: cannot write the table"
+out=$("$script" --recipes "$tmp/r" --doc "$tmp/f.md" 2>&1) || fail "a template-only change must not fail: $out"
+grep -qF "finding: record 4: our template changes 'AdamW betas'" <<< "$out" || fail "no finding for record 4's betas: $out"
+grep -qF "finding: record 5: our template changes 'AdamW betas'" <<< "$out" || fail "no finding for record 5's betas: $out"
+grep -qF "'warmup steps' (mini track)" <<< "$out" && fail "a track-forced warmup reported as a template change: $out"
 
 if ((failures)); then echo "$failures failure(s)"; exit 1; fi
 echo "check-fidelity: all cases behave"
