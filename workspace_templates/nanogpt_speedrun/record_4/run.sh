@@ -28,7 +28,7 @@ case $track in
     val=${SPEEDRUN_VAL_FILES:-data/fineweb10B/fineweb_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-10485760}}
     target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.28}}
-    global_batch=512 steps=6200 warmup=0 warmdown=1800 val_every=128 lr=3.6e-3 muon_lr=3.6e-4 ;;
+    global_batch=512 steps=6200 warmup=0 warmdown=1800 val_every=125 lr=3.6e-3 muon_lr=3.6e-4 ;;
   *) echo "run.sh: unknown track '$track'; fix: set SPEEDRUN_TRACK to mini or fineweb" >&2; exit 2 ;;
 esac
 # Sequences of 1024 tokens per GPU per micro-step; the rest of the global batch is gradient accumulation.

@@ -36,7 +36,7 @@ constexpr const char* usage = R"(usage: speedrun-train-gpt2 [options]
   --steps N              optimizer steps (default 6200)
   --lr X --warmup N --warmdown N --weight-decay X   (AdamW's lr and the schedule)
   --muon-lr X --muon-momentum X --ns-steps N
-  --val-every N          validate every N steps and at the end (default 128; 0: only at the end)
+  --val-every N          validate every N steps and at the end (default 125; 0: only at the end)
   --val-tokens N         validation tokens per evaluation (default 10485760)
   --target-val-loss X    stop once the validation loss is at or below X
   --untimed-steps N      leave the first N steps out of train_time (default 10)
@@ -52,7 +52,7 @@ struct Options {
   std::string train, val, summary, nccl_id_file, synthetic_dir;
   cu::GPT2Config model = cu::record1_config;
   cu::OptimizerConfig opt;
-  int batch = 64, seq = 1024, grad_accum = 1, steps = 6200, val_every = 128, untimed_steps = 10, nproc = 0;
+  int batch = 64, seq = 1024, grad_accum = 1, steps = 6200, val_every = 125, untimed_steps = 10, nproc = 0;
   long long val_tokens = 10485760, synthetic_tokens = 20000000;
   std::optional<double> target_val_loss;
   std::uint64_t seed = 1337;
