@@ -64,7 +64,7 @@ const Span spans[] = {
     {"min_lr_fraction", 1, 1},                              // linear decay to 1/11
     {"rope_forward", 2, 5}, {"rope_backward", 2, 5}, {"rope_table", 2, 5},
     {"warmdown_steps", 2, 5},                               // the trapezoid schedule
-    {"grad_norm_sq_ + p", 2, 2},                            // each gradient tensor over its norm
+    {"tensor_slice(layout_, config_, i)", 2, 2},            // each parameter's gradient over its norm
     {"class Muon", 3, 5}, {"newton_schulz", 3, 5}, {"param_uses_muon", 3, 5}, {"muon_lr", 3, 5},
     {"g[i] += mu * mi", 3, 5},                              // Nesterov momentum
     {"ns_t = bf16", 3, 5},                                  // Newton-Schulz in bf16
