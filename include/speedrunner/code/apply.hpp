@@ -27,8 +27,10 @@ struct ApplyOptions {
     std::string reason = "it is one of the task's read-only files";
   };
   std::vector<Protected> read_only;
-  // The files the model was asked to edit: an edit that names no file (a
-  // whole-file block without a path line) is for the only one of them.
+  // The files the model was asked to edit (the task's entry files). When not
+  // empty they are the only files edits may change or create (run.sh, the
+  // run's records and .git stay as they are), and an edit that names no file
+  // (a whole-file block without a path line) is for the only one of them.
   std::vector<std::string> entry_files;
 };
 
@@ -148,6 +150,19 @@ inline std::string line_span(std::size_t first, std::size_t count) {
     if (guard) {
       refuse(where->relative + " is read-only: " + guard->reason + ". Leave it unchanged.");
       continue;
+    }
+    if (!options.entry_files.empty()) {
+      bool listed = false;
+      std::string names;
+      for (const auto& e : options.entry_files) {
+        auto allowed = resolve_inside(root, e);
+        listed = listed || (allowed && allowed->absolute == where->absolute);
+        names += (names.empty() ? "" : ", ") + e;
+      }
+      if (!listed) {
+        refuse(where->relative + " is not a file this task lets you edit; edit only " + names + ".");
+        continue;
+      }
     }
     auto it = files.find(where->absolute);
     if (it == files.end()) {
