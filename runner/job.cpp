@@ -327,8 +327,7 @@ int run_job(const JobSettings& settings) {
     if (!*role_configs[i]) continue;
     auto m = sr::llm::make_run_model(**role_configs[i], model_options);
     if (!m) {
-      std::fprintf(stderr, "speedrun: %s
-", m.error().message().c_str());
+      std::fprintf(stderr, "speedrun: %s\n", m.error().message().c_str());
       return int(m.error().code);
     }
     const std::string name = m->name();

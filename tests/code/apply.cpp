@@ -273,6 +273,7 @@ TEST_CASE("with editable files set, edits to anything else (run.sh, records, .gi
   }
   ApplyOptions options;
   options.entry_files = {"train.cu"};
+  options.only_entry_files = true;
   std::vector<Edit> edits;
   for (const char* f : {"train.cu", "run.sh", "meta.json", ".git/config", "new.txt"})
     edits.push_back({f, "", "changed\n", Edit::Kind::whole_file});

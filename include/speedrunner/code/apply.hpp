@@ -27,11 +27,14 @@ struct ApplyOptions {
     std::string reason = "it is one of the task's read-only files";
   };
   std::vector<Protected> read_only;
-  // The files the model was asked to edit (the task's entry files). When not
-  // empty they are the only files edits may change or create (run.sh, the
-  // run's records and .git stay as they are), and an edit that names no file
-  // (a whole-file block without a path line) is for the only one of them.
+  // The files the model was asked to edit (the task's entry files): an edit
+  // that names no file (a whole-file block without a path line) is for the
+  // only one of them.
   std::vector<std::string> entry_files;
+  // When set (and entry_files is not empty), entry_files are the only files
+  // edits may change or create: run.sh, the run's records and .git stay as
+  // they are. The coder sets it; the task names its entry files.
+  bool only_entry_files = false;
 };
 
 enum class BlockStatus { applied, already_applied, failed };
@@ -151,7 +154,7 @@ inline std::string line_span(std::size_t first, std::size_t count) {
       refuse(where->relative + " is read-only: " + guard->reason + ". Leave it unchanged.");
       continue;
     }
-    if (!options.entry_files.empty()) {
+    if (options.only_entry_files && !options.entry_files.empty()) {
       bool listed = false;
       std::string names;
       for (const auto& e : options.entry_files) {
