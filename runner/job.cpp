@@ -25,6 +25,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <mutex>
 #include <unistd.h>
 #include <cstdio>
 
@@ -110,9 +111,35 @@ sr::Result<int> with_coder(const JobSettings& s, Model& model, Fn&& fn) {
   });
 }
 
+// Counts the answers a model gives, per agent (Hooks::answers_used); a resumed
+// run starts from the counts its journal recorded.
+struct AnswerCounts {
+  std::mutex mutex;
+  std::map<std::string, std::int64_t> by_agent;
+};
+// A role's own model (ideator_model=..., coder_model=...) counts under
+// "ROLE:AGENT", the run's model under the agent's name alone.
+struct CountedModel {
+  Model inner;
+  std::shared_ptr<AnswerCounts> counts;
+  std::string prefix;
+  sr::Result<sr::llm::Response> complete(const sr::llm::Request& r) {
+    auto out = inner.complete(r);
+    if (out) {
+      std::lock_guard lock(counts->mutex);
+      ++counts->by_agent[prefix + r.agent];
+    }
+    return out;
+  }
+};
+
 // The model reads metrics only when the task's contract finds none in a log.
-sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
+sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress, std::shared_ptr<AnswerCounts> counts) {
   sr::Hooks hooks;
+  hooks.answers_used = [counts] {
+    std::lock_guard lock(counts->mutex);
+    return counts->by_agent;
+  };
   // A live runner leaves RUN_DIR/runner.pid (written when the run starts, removed
   // when run_job returns), so `speedrun cancel` can stop the runner, not only its jobs.
   // RUN_DIR/view.html is rewritten (atomically) when the run starts, after every node and at its end.
@@ -169,31 +196,50 @@ sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
   return hooks;
 }
 
-// A resumed replay run continues where its transcript stopped: the answers
-// already played (one line per call in the run's llm_<agent>.jsonl logs) are
-// left out of a copy of the transcript that the resumed run plays instead.
-sr::Result<std::string> replay_remainder(const JobSettings& s) {
+// The answers a stopped run used, per agent: what its journal recorded with its
+// last step. (A journal from before that record: the lines of its model logs.)
+std::map<std::string, std::int64_t> answers_used(const JobSettings& s) {
   namespace fs = std::filesystem;
-  auto text = sr::workspace::read_file(s.model.transcript);
-  if (!text) return std::unexpected(text.error());
-  auto count_lines = [](const fs::path& p) {
-    auto t = sr::workspace::read_file(p);
-    return t ? static_cast<std::size_t>(std::count(t->begin(), t->end(), '\n')) : std::size_t{0};
-  };
-  std::map<std::string, std::size_t> played;  // agent ("" = shared) -> answers used
+  auto j = sr::workspace::Journal::load(s.run_dir / "journal.json");
+  if (!j) return {};
+  if (j->answers_used) return *j->answers_used;
+  std::map<std::string, std::int64_t> used;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(s.run_dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == "llm.jsonl") played[""] += count_lines(e.path());
-    else if (name.starts_with("llm_") && name.ends_with(".jsonl"))
-      played[name.substr(4, name.size() - 10)] += count_lines(e.path());
+    auto t = sr::workspace::read_file(e.path());
+    const auto lines = t ? static_cast<std::int64_t>(std::count(t->begin(), t->end(), '\n')) : 0;
+    if (name == "llm.jsonl") used[""] += lines;
+    else if (name.starts_with("llm_") && name.ends_with(".jsonl")) used[name.substr(4, name.size() - 10)] += lines;
   }
-  std::string kept;
+  return used;
+}
+
+// A resumed replay run continues where its transcript stopped: the answers its
+// recorded steps used are left out of a copy of the transcript that the resumed
+// run plays instead. An agent takes its own lines first, then shared ones (as
+// the replay model hands them out).
+// `prefix` picks the counts of one model (CountedModel::prefix); the copy is `copy`.
+sr::Result<std::string> replay_remainder(const std::filesystem::path& transcript,
+                                         const std::map<std::string, std::int64_t>& all_used, const std::string& prefix,
+                                         const std::filesystem::path& copy) {
+  std::map<std::string, std::int64_t> used;
+  for (const auto& [key, n] : all_used) {
+    if (prefix.empty() ? key.find(':') == std::string::npos : key.starts_with(prefix))
+      used[key.substr(prefix.size())] += n;
+  }
+  auto text = sr::workspace::read_file(transcript);
+  if (!text) return std::unexpected(text.error());
+  struct Line {
+    std::string text, agent;
+  };
+  std::vector<Line> lines;
+  std::map<std::string, std::int64_t> own;  // lines per agent ("" = shared)
   std::size_t start = 0;
   while (start < text->size()) {
     std::size_t end = text->find('\n', start);
     if (end == std::string::npos) end = text->size();
-    const std::string line = text->substr(start, end - start);
+    std::string line = text->substr(start, end - start);
     start = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string agent;
@@ -201,12 +247,21 @@ sr::Result<std::string> replay_remainder(const JobSettings& s) {
     auto v = boost::json::parse(line, jec);
     if (!jec && v.is_object())
       if (const auto* a = v.as_object().if_contains("agent"); a && a->is_string()) agent = std::string(a->as_string());
-    // a queue that ran dry falls back to the shared one, as the replay model does
-    auto& used = played[agent] > 0 ? played[agent] : played[""];
-    if (used > 0) --used;
-    else kept += line + "\n";
+    ++own[agent];
+    lines.push_back({std::move(line), std::move(agent)});
   }
-  const fs::path copy = s.run_dir / "replay_remaining.jsonl";
+  std::map<std::string, std::int64_t> skip;
+  for (const auto& [agent, n] : used) {
+    const std::int64_t mine = agent.empty() ? 0 : std::min(n, own[agent]);
+    skip[agent] += mine;
+    skip[""] += n - mine;
+  }
+  std::string kept;
+  for (const auto& l : lines) {
+    auto& left = skip[l.agent];
+    if (left > 0) --left;
+    else kept += l.text + "\n";
+  }
   if (auto w = sr::workspace::write_file_atomic(copy, kept); !w) return std::unexpected(w.error());
   return copy.string();
 }
@@ -230,13 +285,28 @@ void print_summary(const sr::Summary& s, const sr::workspace::Journal& j) {
 
 int run_job(const JobSettings& settings) {
   JobSettings s = settings;
-  if (s.resume && s.model.provider == sr::llm::Provider::replay) {
-    auto rest = replay_remainder(s);
-    if (!rest) {
-      std::fprintf(stderr, "speedrun: %s\n", rest.error().message().c_str());
-      return int(rest.error().code);
+  auto counts = std::make_shared<AnswerCounts>();
+  if (s.resume) counts->by_agent = answers_used(s);
+  constexpr const char* roles[3] = {"ideator", "coder", "analysis"};
+  std::optional<sr::llm::ModelConfig>* role_configs[3] = {&s.ideator_model, &s.coder_model, &s.analysis_model};
+  if (s.resume) {
+    // each replayed model goes on with the answers its recorded steps left
+    auto rest_of = [&](sr::llm::ModelConfig& m, const std::string& prefix, const std::string& file) -> sr::Result<void> {
+      if (m.provider != sr::llm::Provider::replay) return {};
+      auto rest = replay_remainder(m.transcript, counts->by_agent, prefix, s.run_dir / file);
+      if (!rest) return std::unexpected(rest.error());
+      m.transcript = *rest;
+      m.transcript_may_be_empty = true;
+      return {};
+    };
+    auto r = rest_of(s.model, "", "replay_remaining.jsonl");
+    for (int i = 0; i < 3 && r; ++i)
+      if (*role_configs[i])
+        r = rest_of(**role_configs[i], std::string(roles[i]) + ":", "replay_remaining_" + std::string(roles[i]) + ".jsonl");
+    if (!r) {
+      std::fprintf(stderr, "speedrun: %s\n", r.error().message().c_str());
+      return int(r.error().code);
     }
-    s.model.transcript = *rest;
   }
   auto budget = std::make_shared<sr::llm::Budget>(sr::llm::BudgetLimits{s.budget_usd, s.budget_tokens});
   sr::llm::RunModelOptions model_options;
@@ -249,10 +319,10 @@ int run_job(const JobSettings& settings) {
     std::fprintf(stderr, "speedrun: %s\n", made.error().message().c_str());
     return int(made.error().code);
   }
-  Model model = std::move(*made);
+  const std::string model_name = made->name();
+  Model model(CountedModel{std::move(*made), counts, ""}, model_name);
   // roles with a model of their own; the others use the run's
   std::optional<Model> own[3];
-  const std::optional<sr::llm::ModelConfig>* role_configs[3] = {&s.ideator_model, &s.coder_model, &s.analysis_model};
   for (int i = 0; i < 3; ++i) {
     if (!*role_configs[i]) continue;
     auto m = sr::llm::make_run_model(**role_configs[i], model_options);
@@ -260,13 +330,13 @@ int run_job(const JobSettings& settings) {
       std::fprintf(stderr, "speedrun: %s\n", m.error().message().c_str());
       return int(m.error().code);
     }
-    own[i].emplace(std::move(*m));
+    const std::string name = m->name();
+    own[i].emplace(CountedModel{std::move(*m), counts, std::string(roles[i]) + ":"}, name);
   }
   Model& ideator_model = own[0] ? *own[0] : model;
   Model& coder_model = own[1] ? *own[1] : model;
   Model& analysis_model = own[2] ? *own[2] : model;
   Progress progress;
-  sr::install_stop_handlers();
 
   auto result = dispatch(search_policies, "science_runner", s.search, [&](auto search_type) {
     return dispatch(ideators, "ideator", s.ideator, [&](auto ideator_type) {
@@ -280,7 +350,7 @@ int run_job(const JobSettings& settings) {
           if (!ideator) return std::unexpected(ideator.error());
           sr::Runner<Search, Ideator, Coder, Executor> runner(make_search<Search>(s), std::move(*ideator),
                                                     std::move(coder), make_executor<Executor>(s),
-                                                    s.task, s.control, make_hooks(s, analysis_model, progress));
+                                                    s.task, s.control, make_hooks(s, analysis_model, progress, counts));
           if (s.resume) {
             if (auto j = sr::workspace::Journal::load(s.run_dir / "journal.json"))
               budget->restore({j->spent_usd(), {}, 0});

@@ -12,6 +12,7 @@
 #include <speedrunner/data/identity.hpp>
 #include <speedrunner/knowledge/knowledge.hpp>
 #include <speedrunner/llm/config.hpp>
+#include <speedrunner/runner/stop.hpp>
 
 #include <cstdio>
 
@@ -209,6 +210,13 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
     s.local.kill_grace = std::chrono::milliseconds(static_cast<long>(local->kill_grace_s * 1000));
     s.local.sandbox = sandbox_options(*local);
     s.control.max_log_chars = static_cast<std::size_t>(static_cast<int>(local->log_tail_chars));
+    if (local->max_log_mb) {
+      const double mb = *local->max_log_mb;
+      if (!(mb >= 0.01 && mb <= 1024 * 1024))
+        return sr::fail("executor.max_log_mb=" + sr::metrics::format_number(mb) + " is out of range",
+                        "give a size in MiB between 0.01 and 1048576 (the default is 64)");
+      s.local.max_log_bytes = static_cast<std::size_t>(mb * 1024 * 1024);
+    }
   }
 
   // ---- task
@@ -217,9 +225,29 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   s.task.description = t.description;
   s.task.code_instructions = t.code_instructions;
   s.task.template_dir = locate(t.template_dir);
+  // entry files are paths inside the template: they are shown to the models and edited
+  for (const auto& f : t.entry_files) {
+    const fs::path p(f);
+    const fs::path normal = p.lexically_normal();
+    if (f.empty() || p.is_absolute() || normal.empty() || *normal.begin() == "..")
+      return sr::fail("task.entry_files: \"" + f + "\" is not a path inside the template",
+                      "name the files relative to task.template_dir, e.g. train_gpt2.cu");
+    std::error_code ec;
+    const fs::path tmpl = fs::weakly_canonical(s.task.template_dir, ec);
+    const fs::path resolved = fs::weakly_canonical(s.task.template_dir / normal, ec);
+    auto [a, b] = std::mismatch(tmpl.begin(), tmpl.end(), resolved.begin(), resolved.end());
+    if (!ec && a != tmpl.end())
+      return sr::fail("task.entry_files: \"" + f + "\" leads outside the template (through a symbolic link)",
+                      "name a file that lies inside " + s.task.template_dir.string());
+  }
   s.task.files = t.entry_files;
   s.task.launch_command = t.launch_command;
   for (const auto& [k, v] : t.env) s.task.env.emplace_back(k, v);
+  // bounded: a huge value overflows the clock (every job "timed out after 0 s", or none ever does)
+  constexpr double max_time_limit_s = 30 * 24 * 3600.0;
+  if (!(t.time_limit_s <= max_time_limit_s))
+    return sr::fail("task.time_limit_s=" + sr::metrics::format_number(t.time_limit_s) + " is more than 30 days",
+                    "give each run a limit between 1 and " + sr::metrics::format_number(max_time_limit_s) + " s");
   s.task.timeout = std::chrono::milliseconds(static_cast<long>(t.time_limit_s * 1000));
   const auto metric_keys = t.metric_keys.value_or(std::map<std::string, std::string>{});
   for (const auto& [name, key] : metric_keys)
@@ -332,6 +360,8 @@ Result<fs::path> run_dir_of(const cfg::json::object& c) {
 }  // namespace
 
 int run_command(std::span<const std::string_view> args) {
+  // from the first moment: a SIGTERM while the config loads still stops the run cleanly
+  sr::install_stop_handlers();
   auto cl = cfg::parse_command_line(args);
   if (!cl) return report("", cl.error());
   if (!cl->original_note.empty()) std::fprintf(stderr, "speedrun: %s\n", cl->original_note.c_str());
@@ -360,6 +390,7 @@ int resume_command(std::span<const std::string_view> args) {
               "  e.g. speedrun resume workspaces/collatz_20250101_120000 n_iterations=10 budget.usd=5");
     return 0;
   }
+  sr::install_stop_handlers();
   if (args.empty() || args[0].starts_with("-"))
     return report("resume", sr::Error{"which run? no run directory given", "speedrun resume RUN_DIR [OVERRIDE...]"});
   const fs::path dir(args[0]);

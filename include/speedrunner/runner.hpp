@@ -48,6 +48,9 @@ struct Hooks {
       metrics_fallback;
   // Summarises a finished run's log (was the goal met, which errors matter).
   std::function<Result<Analysis>(const workspace::Node&, std::string_view log)> analyse;
+  // Model answers used so far, per agent; recorded in the journal with each step
+  // (Journal::answers_used), so a resumed replay hands out each answer once.
+  std::function<std::map<std::string, std::int64_t>()> answers_used;
 };
 
 struct Summary {
@@ -93,13 +96,16 @@ class Runner {
     journal_ = workspace::Journal::with_root({task_.metrics.selection, task_.metrics.lower_is_better},
                                              control_.seed);
     score_baseline(journal_.nodes.front());
-    if (auto r = workspace_->save(journal_.root()); !r) return std::unexpected(r.error());
-    if (auto r = journal_.save(workspace_->journal_path()); !r) return std::unexpected(r.error());
+    if (auto r = persist(journal_.root()); !r) return std::unexpected(r.error());
     return loop();
   }
 
   // Continues the run in `run_dir` from its journal.
+  // A run killed before its first journal was written starts again.
   [[nodiscard]] Result<Summary> resume(const std::filesystem::path& run_dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(run_dir / "journal.json", ec) && std::filesystem::is_directory(run_dir, ec))
+      return start(run_dir);
     auto ws = workspace::Workspace::open(run_dir);
     if (!ws) return std::unexpected(ws.error());
     workspace_.emplace(std::move(*ws));
@@ -134,8 +140,10 @@ class Runner {
       Node& n = journal_.at(id);
       if (n.phase == Phase::planned || n.phase == Phase::ideated) preparing.push_back(id);
       else if (n.phase == Phase::coded) {
+        // asked even without a saved handle: the kill may have come between the
+        // job's start and the journal naming it, and what it left must be stopped
         exec::JobHandle h{n.job};
-        if (!n.job.empty() && executor_.reattach(job_spec(n), h)) running.emplace(id, h);
+        if (executor_.reattach(job_spec(n), h)) running.emplace(id, h);
         else ready.push_back(id);
       } else if (n.phase == Phase::executed) {
         judge(n, std::nullopt);
@@ -204,6 +212,7 @@ class Runner {
           Node& n = journal_.at(preparing.front());
           auto step = prepare(n);
           if (!step) {
+            answers_frozen_ = true;   // the failed step is not recorded, so neither are its answers
             // a model refused by the run's budget (money or tokens) says which limit and by how much
             if (step.error().code != ExitCode::budget) error = step.error();
             halt(Stop{step.error().what, step.error().code});
@@ -240,7 +249,7 @@ class Runner {
               preparing.push_back(n.id);
             }
             ++journal_.iterations;
-            if (auto r = journal_.save(workspace_->journal_path()); !r) return std::unexpected(r.error());
+            if (auto r = save_journal(); !r) return std::unexpected(r.error());
             for (NodeId id : preparing)
               notify(EventKind::planned, &journal_.at(id),
                      journal_.at(id).name() + ": " + std::string(workspace::stage_name(journal_.at(id).stage)) +
@@ -495,9 +504,18 @@ class Runner {
 
   // ---- bookkeeping
 
+  // Writes the node's own records and the journal after a step.
   [[nodiscard]] Result<void> persist(const Node& n) {
-    if (std::filesystem::is_directory(workspace_->dir(n.id)))
+    std::error_code ec;
+    if (std::filesystem::is_directory(std::filesystem::symlink_status(workspace_->dir(n.id), ec)))
       if (auto r = workspace_->save(n); !r) return r;
+    return save_journal();
+  }
+  // The journal after a recorded step, with the model answers used up to it.
+  // (After a step that failed and stopped the run the count stays as it was:
+  // that step's answers are asked again on resume.)
+  [[nodiscard]] Result<void> save_journal() {
+    if (hooks_.answers_used && !answers_frozen_) journal_.answers_used = hooks_.answers_used();
     return journal_.save(workspace_->journal_path());
   }
 
@@ -586,6 +604,7 @@ class Runner {
   std::optional<workspace::Workspace> workspace_;
   workspace::Journal journal_;
   Clock::time_point started_{};
+  bool answers_frozen_ = false;
 };
 
 }  // namespace speedrunner

@@ -263,3 +263,33 @@ TEST_CASE("every edit case leaves the expected files and reflection", "[code][ap
     for (const auto& part : c.reflection) CHECK(text.find(part) != std::string::npos);
   }
 }
+
+TEST_CASE("with editable files set, edits to anything else (run.sh, records, .git) are refused",
+          "[code][apply][editable]") {
+  TempDir tmp;
+  for (const char* f : {"train.cu", "run.sh", "meta.json", ".git/config"}) {
+    fs::create_directories((tmp.path() / f).parent_path());
+    std::ofstream(tmp.path() / f) << "original\n";
+  }
+  ApplyOptions options;
+  options.entry_files = {"train.cu"};
+  options.only_entry_files = true;
+  std::vector<Edit> edits;
+  for (const char* f : {"train.cu", "run.sh", "meta.json", ".git/config", "new.txt"})
+    edits.push_back({f, "", "changed\n", Edit::Kind::whole_file});
+  auto r = apply_edits(tmp.path(), edits, options);
+  REQUIRE(r.has_value());
+  CHECK(r->changed_files == std::vector<std::string>{"train.cu"});
+  REQUIRE(r->blocks.size() == 5);
+  for (std::size_t i = 1; i < 5; ++i) {
+    CHECK(r->blocks[i].status == BlockStatus::failed);
+    CHECK(r->blocks[i].reason.find("edit only train.cu") != std::string::npos);
+  }
+  for (const char* f : {"run.sh", "meta.json", ".git/config"}) {
+    std::ifstream in(tmp.path() / f);
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "original");
+  }
+  CHECK_FALSE(fs::exists(tmp.path() / "new.txt"));
+}

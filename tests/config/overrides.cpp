@@ -160,3 +160,18 @@ TEST_CASE("~key removes a key and keeps the order of the rest", "[config][overri
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().what.find("(did you mean name?)") != std::string::npos);
 }
+
+TEST_CASE("an override of a secret never echoes the secret, the old value or the new", "[config][overrides][secrets]") {
+  auto t = tree();
+  t["secrets"] = cfg::json::object{{"openai_api_key", "sk-old-0123456789"}};
+  t["model"] = cfg::json::object{{"api_key", "sk-model-0123456789"}};
+  for (const char* arg : {"+secrets.openai_api_key=sk-new-0123456789", "+model.api_key=sk-new-0123456789",
+                          "secrets.openai_api_key.deeper=sk-new-0123456789"}) {
+    auto o = cfg::parse_override(arg);
+    REQUIRE(o.has_value());
+    auto r = cfg::apply_override(t, *o);
+    REQUIRE_FALSE(r.has_value());
+    INFO(r.error().message());
+    CHECK(r.error().message().find("0123456789") == std::string::npos);
+  }
+}

@@ -76,3 +76,15 @@ TEST_CASE("speedrun data check on a folder without shards fails", "[data][cli]")
   CHECK(missing.status == 2);
   CHECK(missing.output.find("not a folder of token shards") != std::string::npos);
 }
+
+TEST_CASE("speedrun data check names a shard symlink that is dangling or points at itself", "[data][cli][bad_input]") {
+  for (const char* target : {"gone_train_000001.bin", "self_train_000001.bin"}) {
+    TempDir dir;
+    std::filesystem::create_symlink(target, dir.path() / (std::string(target) == "gone_train_000001.bin"
+                                                              ? "link_train_000001.bin" : target));
+    auto r = run_shell(speedrun("data check '" + dir.path().string() + "'"));
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(r.output.find("a symbolic link that leads to no file") != std::string::npos);
+  }
+}

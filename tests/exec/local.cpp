@@ -9,6 +9,10 @@
 #include <fstream>
 #include <thread>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace ex = speedrunner::exec;
 using speedrunner::testing::TempDir;
 using namespace std::chrono_literals;
@@ -46,6 +50,15 @@ bool still_beating(const std::filesystem::path& beat) {
 
 // A shell loop that appends to `file` every 50 ms.
 std::string beat(const std::string& file) { return "while :; do echo x >> " + file + "; sleep 0.05; done"; }
+
+// Whether a process of this test's (a child, or one it cannot reap) still runs.
+bool alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  const auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+}
 
 }  // namespace
 
@@ -193,4 +206,129 @@ TEST_CASE("in the sandbox a run killed by a signal reads as the shell reports it
   auto r = wait(local, *h);
   CHECK(r.exit_code == 139);
   CHECK(r.describe().rfind("exit status 139 (signal 11", 0) == 0);
+}
+
+TEST_CASE("a log is capped: its head and tail are kept and the note says how much was dropped",
+          "[exec][local][log_cap]") {
+  TempDir dir;
+  ex::Local local({.slots = 1, .max_log_bytes = 100000});
+  // 3 MB on stdout: a first line, numbered lines, a last line; a little on stderr
+  auto h = local.submit(spec(dir, "echo first; seq 1 400000; echo last; echo err-line >&2"));
+  REQUIRE(h.has_value());
+  auto r = wait(local, *h);
+  CHECK(r.exit_code == 0);
+  const auto out = *speedrunner::workspace::read_file(r.stdout_path);
+  const std::size_t total = 6 + 2688895 + 5;  // "first\n", seq 1..400000 with newlines, "last\n"
+  CHECK(out.size() < 100000 + 200);
+  CHECK(out.rfind("first\n1\n2\n", 0) == 0);
+  CHECK(out.ends_with("399999\n400000\nlast\n"));
+  const std::string note = "[... speedrun dropped " + std::to_string(total - 100000) + " bytes of this log here";
+  CHECK(out.find(note) != std::string::npos);
+  CHECK(*speedrunner::workspace::read_file(r.stderr_path) == "err-line\n");
+}
+
+TEST_CASE("a program printing as fast as it can is still stopped at its time limit, its log capped",
+          "[exec][local][timeout][log_cap]") {
+  TempDir dir;
+  // unconfined: the sandbox's start-up (slow on a busy machine) would eat into the short limit
+  ex::Local local({.slots = 1, .kill_grace = 200ms, .sandbox = {.kind = ex::SandboxKind::off}, .max_log_bytes = 1 << 20});
+  auto s = spec(dir, "yes 'a line printed without end'");
+  s.timeout = 1s;
+  const auto start = std::chrono::steady_clock::now();
+  auto h = local.submit(s);
+  REQUIRE(h.has_value());
+  auto r = wait(local, *h);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(r.timed_out);
+  CHECK(took < 5.0);
+  CHECK(std::filesystem::file_size(r.stdout_path) < (1 << 20) + 200);
+  CHECK(speedrunner::workspace::read_file(r.stdout_path)->find("bytes of this log here") != std::string::npos);
+}
+
+TEST_CASE("after SIGTERM the whole group gets its grace period, even when the shell leader dies at once",
+          "[exec][local][timeout]") {
+  TempDir dir;
+  // unconfined: in the sandbox the node's processes end with its command (the sandbox's init goes)
+  ex::Local local({.slots = 1, .kill_grace = 3s, .sandbox = {.kind = ex::SandboxKind::off}});
+  // the leader (sh waiting) dies on SIGTERM; its child cleans up for 0.3 s first
+  auto s = spec(dir, "sh -c 'trap \"sleep 0.3; echo cleaned > done.txt; exit 0\" TERM; "
+                     "echo ready > ready.txt; while :; do sleep 0.05; done' & wait");
+  s.timeout = 10s;
+  SECTION("at the time limit") {
+    s.timeout = 500ms;
+    auto h = local.submit(s);
+    REQUIRE(h.has_value());
+    auto r = wait(local, *h);
+    CHECK(r.timed_out);
+  }
+  SECTION("when cancelled") {
+    auto h = local.submit(s);
+    REQUIRE(h.has_value());
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!std::filesystem::exists(dir.path() / "ready.txt") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(100ms);  // the trap is set once the loop runs
+    local.cancel(*h);
+  }
+  CHECK(speedrunner::workspace::read_file(dir.path() / "done.txt").value_or("") == "cleaned\n");
+}
+
+TEST_CASE("what a killed runner left running in a job's folder is stopped, and nothing else",
+          "[exec][local][resume]") {
+  TempDir dir, elsewhere;
+  // a job's program (it carries the folder in its environment) and a bystander's shell working there
+  const std::string var = std::string(ex::Local::version_dir_variable) + "=" +
+                          std::filesystem::canonical(dir.path()).string();
+  const pid_t job = ::fork();
+  if (job == 0) {
+    ::setpgid(0, 0);
+    if (::chdir(elsewhere.path().c_str()) != 0) ::_exit(126);
+    ::putenv(const_cast<char*>(var.c_str()));
+    ::execl("/bin/sh", "sh", "-c", "sleep 30 & wait", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const pid_t bystander = ::fork();
+  if (bystander == 0) {
+    if (::chdir(dir.path().c_str()) != 0) ::_exit(126);
+    ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(200ms);
+  ex::Local local;
+  CHECK_FALSE(local.reattach(spec(dir, "true"), ex::JobHandle{""}));
+  CHECK_FALSE(alive(job));  // stopped (and reaped: it was this test's child)
+  CHECK(alive(bystander));
+  int status = 0;
+  ::kill(bystander, SIGKILL);
+  ::waitpid(bystander, &status, 0);
+}
+
+TEST_CASE("a sandboxed program a killed runner left is stopped with its whole sandbox, even one that drops "
+          "the folder from its environment", "[exec][local][resume][sandbox]") {
+  TempDir dir;
+  const std::string var = std::string(ex::Local::version_dir_variable) + "=" +
+                          std::filesystem::canonical(dir.path()).string();
+  const std::string d = std::filesystem::canonical(dir.path()).string();
+  // bwrap as the executor starts it, but without --die-with-parent (as if its runner died before bwrap
+  // started): a PID namespace, a new session, and a program inside that runs with an empty environment
+  const std::string inner = "env -i /bin/sh -c '" + beat(d + "/beat") + "' & wait";
+  const pid_t sandbox = ::fork();
+  if (sandbox == 0) {
+    ::setpgid(0, 0);
+    ::putenv(const_cast<char*>(var.c_str()));
+    ::execlp("bwrap", "bwrap", "--unshare-all", "--unshare-user", "--new-session", "--ro-bind", "/", "/", "--proc",
+             "/proc", "--dev", "/dev", "--bind", d.c_str(), d.c_str(), "--chdir", d.c_str(), "/bin/sh", "-c",
+             inner.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!std::filesystem::exists(dir.path() / "beat") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(still_beating(dir.path() / "beat"));
+  ex::Local local;
+  CHECK_FALSE(local.reattach(spec(dir, "true"), ex::JobHandle{""}));
+  CHECK_FALSE(alive(sandbox));
+  CHECK_FALSE(still_beating(dir.path() / "beat"));
+  ::kill(sandbox, SIGKILL);
+  ::waitpid(sandbox, nullptr, 0);
 }

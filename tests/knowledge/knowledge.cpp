@@ -142,3 +142,18 @@ TEST_CASE("knowledge goes to the coder only when asked", "[knowledge]") {
   settings.src_paths.push_back("nope/*.md");
   CHECK_FALSE(knowledge::render_for_agents(settings, tree.root()).has_value());
 }
+
+TEST_CASE("a device, a pipe or an oversized file is refused as a hint before it is read",
+          "[knowledge][bad_input]") {
+  TempDir tmp;
+  auto dev = knowledge::load({"/dev/zero"}, tmp.path());
+  REQUIRE_FALSE(dev.has_value());
+  CHECK(dev.error().what.find("/dev/zero is not a regular file") != std::string::npos);
+  {
+    std::ofstream big(tmp.path() / "big.txt");
+    big << std::string(knowledge::max_hint_bytes + 1, 'x');
+  }
+  auto large = knowledge::load({"big.txt"}, tmp.path());
+  REQUIRE_FALSE(large.has_value());
+  CHECK(large.error().what.find("big.txt holds") != std::string::npos);
+}

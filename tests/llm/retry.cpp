@@ -395,3 +395,22 @@ TEST_CASE("a stream that trickles past timeouts.total_s is cut off as a timeout"
   CHECK(r.error().what.find("within timeouts.total_s = 0.25") != std::string::npos);
   CHECK(took < 0.5);
 }
+
+TEST_CASE("a key a long error body echoes across its 300-character cut is hidden whole", "[llm][retry][fault]") {
+  TestServer server;
+  server.server().Post("/v1/chat/completions", [&](const httplib::Request& req, httplib::Response& res) {
+    res.status = 400;
+    // a plain-text body (no error.message) whose key starts just before the cut
+    res.set_content(std::string(290, '.') + " key " + req.get_header_value("Authorization").substr(7) + " refused",
+                    "text/plain");
+  });
+  server.start();
+  TempDir logs;
+  Retrying<Logged<OpenAIChat>> model(Logged<OpenAIChat>(OpenAIChat(config_for(server), secret), logs.path(), "gpt-4.1"),
+                                     quick());
+  auto r = model.complete(question());
+  REQUIRE_FALSE(r);
+  const std::string part = secret.substr(0, 6);  // what a cut key would leave
+  CHECK(r.error().message().find(part) == std::string::npos);
+  CHECK(read_all(logs.path() / "llm_coder.jsonl").find(part) == std::string::npos);
+}

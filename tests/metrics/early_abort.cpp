@@ -44,3 +44,12 @@ TEST_CASE("a final line without a newline is checked at the end", "[metrics][abo
   m::LogWatch quiet(off);
   CHECK_FALSE(quiet.feed("loss: nan\n").has_value());
 }
+
+TEST_CASE("a line without end is kept only in part, and the lines after it are still read", "[metrics][abort]") {
+  m::LogWatch w({});
+  const std::string chunk(1 << 16, 'x');
+  for (int i = 0; i < 512; ++i) CHECK_FALSE(w.feed(chunk).has_value());  // 32 MiB, one line
+  auto v = w.feed("x\nstep:7/100 train_loss:nan\n");
+  REQUIRE(v.has_value());
+  CHECK(*v == "train_loss is nan at step 7 (non-finite loss)");
+}

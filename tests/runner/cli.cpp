@@ -11,6 +11,8 @@
 
 using speedrunner::testing::run_shell;
 using speedrunner::testing::speedrun_exe;
+using speedrunner::testing::source_root;
+using speedrunner::testing::TempDir;
 
 TEST_CASE("speedrun --version prints the library version", "[runner][cli]") {
   auto r = run_shell(speedrun_exe() + " --version");
@@ -86,4 +88,27 @@ TEST_CASE("every subcommand, and each data command, answers --help with its usag
     CHECK(r.output.find("data check DIR") != std::string::npos);
     CHECK(r.output.find("data build") == std::string::npos);
   }
+}
+
+TEST_CASE("bad task settings are usage errors naming the key before anything runs", "[runner][cli][bad_input]") {
+  TempDir tmp;
+  const std::string cd = "cd '" + source_root().string() + "' && " + speedrun_exe() + " workspace.root='" +
+                         (tmp.path() / "run").string() + "' ";
+  for (const char* limit : {"1e10", "1e300"}) {
+    auto r = run_shell(cd + "task.time_limit_s=" + limit);
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(r.output.find("task.time_limit_s") != std::string::npos);
+  }
+  for (const char* files : {"[/etc/passwd]", "[../../etc/passwd]"}) {
+    auto r = run_shell(cd + "'task.entry_files=" + files + "'");
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(r.output.find("task.entry_files") != std::string::npos);
+  }
+  auto r = run_shell(cd + "'knowledge_src_paths=[/dev/zero]'");
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("/dev/zero is not a regular file") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "run" / "v_0"));
 }

@@ -4,6 +4,8 @@
 #include "catch.hpp"
 #include "support.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 namespace ws = speedrunner::workspace;
@@ -28,4 +30,19 @@ TEST_CASE("a write into a missing folder is an error naming the file", "[workspa
   auto read = ws::read_file(tmp.path() / "nope.txt");
   REQUIRE_FALSE(read.has_value());
   CHECK(read.error().what.find("nope.txt") != std::string::npos);
+}
+
+TEST_CASE("an atomic write goes through no symlink a node planted, at the target or at a temporary name",
+          "[workspace][atomic]") {
+  TempDir tmp;
+  const auto victim = tmp.path() / "victim.txt";
+  REQUIRE(ws::write_file_atomic(victim, "untouched").has_value());
+  std::filesystem::create_directories(tmp.path() / "run");
+  // the old predictable temporary name, and the target itself, as links to the victim
+  std::filesystem::create_symlink(victim, tmp.path() / "run" / (".meta.json.tmp" + std::to_string(::getpid())));
+  std::filesystem::create_symlink(victim, tmp.path() / "run" / "meta.json");
+  REQUIRE(ws::write_file_atomic(tmp.path() / "run" / "meta.json", "the runner's record").has_value());
+  CHECK(*ws::read_file(victim) == "untouched");
+  CHECK_FALSE(std::filesystem::is_symlink(tmp.path() / "run" / "meta.json"));
+  CHECK(*ws::read_file(tmp.path() / "run" / "meta.json") == "the runner's record");
 }

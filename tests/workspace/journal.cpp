@@ -104,3 +104,48 @@ TEST_CASE("a journal that is not JSON is an error naming the file", "[workspace]
   REQUIRE_FALSE(j.has_value());
   CHECK(j.error().what.find("journal.json") != std::string::npos);
 }
+
+TEST_CASE("a damaged journal is an error naming the fault, never a crash or an endless walk",
+          "[workspace][journal]") {
+  TempDir tmp;
+  const auto path = tmp.path() / "journal.json";
+  auto j = ws::Journal::with_root({"max_steps", false}, 7);
+  j.add_child(0, Stage::draft, 0);
+  j.add_child(1, Stage::improve, 1);
+  REQUIRE(j.save(path).has_value());
+  const std::string good = *ws::read_file(path);
+  auto damaged = [&](std::string from, std::string to) {
+    std::string text = good;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    REQUIRE(ws::write_file_atomic(path, text).has_value());
+    auto back = ws::Journal::load(path);
+    REQUIRE_FALSE(back.has_value());
+    CHECK(back.error().what.find("journal.json") != std::string::npos);
+    return back.error().what;
+  };
+  CHECK(damaged("\"seed\":7", "\"seed\":\"seven\"").find("seed") != std::string::npos);
+  CHECK(damaged("\"seed\":7", "\"seed\":1.5").find("seed") != std::string::npos);
+  CHECK(damaged("\"seed\":7", "\"seed\":-3").find("seed") != std::string::npos);
+  CHECK(damaged("\"iterations\":0", "\"iterations\":\"x\"").find("iterations") != std::string::npos);
+  // v_1's parent made v_2 (a cycle), a parent that does not exist, a node its own parent:
+  // whichever end of the broken link is checked first is named
+  CHECK(damaged("\"parent\":0", "\"parent\":2").find("parent") != std::string::npos);
+  CHECK(damaged("\"parent\":1", "\"parent\":9").find("parent") != std::string::npos);
+  CHECK(damaged("\"parent\":1", "\"parent\":2").find("parent") != std::string::npos);
+  CHECK(damaged("\"children\":[2]", "\"children\":[5]").find("child 5") != std::string::npos);
+}
+
+TEST_CASE("the answers the recorded steps used round-trip, and a journal without them says so",
+          "[workspace][journal]") {
+  TempDir tmp;
+  auto j = ws::Journal::with_root({"max_steps", false}, 1);
+  REQUIRE(j.save(tmp.path() / "old.json").has_value());
+  CHECK_FALSE(ws::Journal::load(tmp.path() / "old.json")->answers_used.has_value());
+  j.answers_used = std::map<std::string, std::int64_t>{{"ideator", 3}, {"", 2}};
+  REQUIRE(j.save(tmp.path() / "journal.json").has_value());
+  auto back = ws::Journal::load(tmp.path() / "journal.json");
+  REQUIRE(back.has_value());
+  CHECK(back->answers_used == j.answers_used);
+}

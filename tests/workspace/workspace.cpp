@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 namespace ws = speedrunner::workspace;
@@ -102,6 +103,11 @@ TEST_CASE("creating a run where one exists, or from a missing template, is refus
   TempDir tmp;
   put(tmp.path() / "template" / "a.txt", "a");
   REQUIRE(ws::Workspace::create(tmp.path() / "run", tmp.path() / "template").has_value());
+  // a v_0 without a journal is a start killed before it recorded anything: made again
+  put(tmp.path() / "run" / "v_0" / "half.txt", "left by the killed start");
+  REQUIRE(ws::Workspace::create(tmp.path() / "run", tmp.path() / "template").has_value());
+  CHECK_FALSE(fs::exists(tmp.path() / "run" / "v_0" / "half.txt"));
+  put(tmp.path() / "run" / "journal.json", "{}");
   auto again = ws::Workspace::create(tmp.path() / "run", tmp.path() / "template");
   REQUIRE_FALSE(again.has_value());
   CHECK(again.error().fix.find("speedrun resume") != std::string::npos);
@@ -109,4 +115,52 @@ TEST_CASE("creating a run where one exists, or from a missing template, is refus
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().what.find("nope") != std::string::npos);
   CHECK_FALSE(ws::Workspace::open(tmp.path() / "elsewhere").has_value());
+}
+
+TEST_CASE("template symlinks are copied as links, never followed out of the run, and a loop is no error",
+          "[workspace][symlink]") {
+  TempDir tmp;
+  put(tmp.path() / "outside" / "data" / "x.txt", "outside");
+  put(tmp.path() / "template" / "a.txt", "a");
+  fs::create_directory_symlink("../outside/data", tmp.path() / "template" / "data");  // to a folder
+  fs::create_symlink("loop", tmp.path() / "template" / "loop");                       // to itself
+  fs::create_symlink("a.txt", tmp.path() / "template" / "alias");
+  auto w = ws::Workspace::create(tmp.path() / "run", tmp.path() / "template");
+  REQUIRE(w.has_value());
+  REQUIRE(w->create_version(1, 0, {}).has_value());
+  for (const char* v : {"v_0", "v_1"}) {
+    const auto d = tmp.path() / "run" / v;
+    CHECK(fs::is_symlink(d / "data"));
+    CHECK(fs::read_symlink(d / "data") == "../outside/data");
+    CHECK(fs::read_symlink(d / "loop") == "loop");
+    CHECK(fs::read_symlink(d / "alias") == "a.txt");
+  }
+  // nothing was created next to the run or in the link's target
+  std::vector<std::string> top;
+  for (const auto& e : fs::directory_iterator(tmp.path())) top.push_back(e.path().filename().string());
+  std::sort(top.begin(), top.end());
+  CHECK(top == std::vector<std::string>{"outside", "run", "template"});
+  CHECK(fs::directory_iterator(tmp.path() / "outside" / "data")->path().filename() == "x.txt");
+}
+
+TEST_CASE("a node's records are never written through a symlink planted at a version's name",
+          "[workspace][symlink]") {
+  TempDir tmp;
+  put(tmp.path() / "template" / "a.txt", "a");
+  fs::create_directories(tmp.path() / "elsewhere");
+  auto w = ws::Workspace::create(tmp.path() / "run", tmp.path() / "template");
+  REQUIRE(w.has_value());
+  fs::create_directory_symlink(tmp.path() / "elsewhere", tmp.path() / "run" / "v_1");
+  ws::Node n;
+  n.id = 1;
+  n.parent = 0;
+  auto saved = w->save(n);
+  REQUIRE_FALSE(saved.has_value());
+  CHECK(saved.error().what.find("v_1") != std::string::npos);
+  CHECK(fs::is_empty(tmp.path() / "elsewhere"));
+  // the version made for the node replaces the link with a folder of its own
+  REQUIRE(w->create_version(1, 0, {}).has_value());
+  CHECK_FALSE(fs::is_symlink(tmp.path() / "run" / "v_1"));
+  REQUIRE(w->save(n).has_value());
+  CHECK(fs::is_empty(tmp.path() / "elsewhere"));
 }

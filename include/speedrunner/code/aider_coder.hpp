@@ -132,6 +132,7 @@ class AiderCoder {
     ApplyOptions apply;
     apply.match = options_.match;
     apply.entry_files = request.files;
+    apply.only_entry_files = true;
     for (const auto& ro : request.read_only) apply.read_only.push_back({ro});
     apply.read_only.push_back({std::string(coder_history_file), "it is the coder's transcript"});
     apply.read_only.push_back({std::string(coder_readable_file), "it is the coder's transcript"});

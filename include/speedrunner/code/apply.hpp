@@ -27,9 +27,14 @@ struct ApplyOptions {
     std::string reason = "it is one of the task's read-only files";
   };
   std::vector<Protected> read_only;
-  // The files the model was asked to edit: an edit that names no file (a
-  // whole-file block without a path line) is for the only one of them.
+  // The files the model was asked to edit (the task's entry files): an edit
+  // that names no file (a whole-file block without a path line) is for the
+  // only one of them.
   std::vector<std::string> entry_files;
+  // When set (and entry_files is not empty), entry_files are the only files
+  // edits may change or create: run.sh, the run's records and .git stay as
+  // they are. The coder sets it; the task names its entry files.
+  bool only_entry_files = false;
 };
 
 enum class BlockStatus { applied, already_applied, failed };
@@ -148,6 +153,19 @@ inline std::string line_span(std::size_t first, std::size_t count) {
     if (guard) {
       refuse(where->relative + " is read-only: " + guard->reason + ". Leave it unchanged.");
       continue;
+    }
+    if (options.only_entry_files && !options.entry_files.empty()) {
+      bool listed = false;
+      std::string names;
+      for (const auto& e : options.entry_files) {
+        auto allowed = resolve_inside(root, e);
+        listed = listed || (allowed && allowed->absolute == where->absolute);
+        names += (names.empty() ? "" : ", ") + e;
+      }
+      if (!listed) {
+        refuse(where->relative + " is not a file this task lets you edit; edit only " + names + ".");
+        continue;
+      }
     }
     auto it = files.find(where->absolute);
     if (it == files.end()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <speedrunner/config/json.hpp>
+#include <speedrunner/config/secrets.hpp>
 #include <speedrunner/config/suggest.hpp>
 #include <speedrunner/core/error.hpp>
 
@@ -277,6 +278,10 @@ inline std::string no_such_key(std::string_view parent, std::string_view key, co
 // Applies a key override (not a group choice) to a composed tree.
 [[nodiscard]] inline Result<void> apply_override(json::object& tree, const Override& o) {
   auto segs = split_path(o.key);
+  // a secret's override names its key only: neither the value typed nor the one it replaces is echoed
+  bool secret = !segs.empty() && segs.front() == "secrets";
+  for (const auto& seg : segs) secret = secret || is_secret_key(seg);
+  const std::string shown = secret ? o.key + "=***" : o.source;
   json::object* parent = &tree;
   std::string walked;
   const bool may_create = o.kind == OverrideKind::add || o.kind == OverrideKind::add_or_set;
@@ -284,13 +289,13 @@ inline std::string no_such_key(std::string_view parent, std::string_view key, co
     auto it = parent->find(segs[i]);
     if (it == parent->end()) {
       if (!may_create)
-        return fail("override '" + o.source + "': " + detail::no_such_key(walked, segs[i], *parent),
+        return fail("override '" + shown + "': " + detail::no_such_key(walked, segs[i], *parent),
                     "fix the key, or add a new one with +" + o.key + "=VALUE");
       it = parent->emplace(segs[i], json::object()).first;
     }
     walked = join_path(walked, segs[i]);
     if (!it->value().is_object())
-      return fail("override '" + o.source + "': " + walked + " is " + std::string(kind_name(it->value())) +
+      return fail("override '" + shown + "': " + walked + " is " + std::string(kind_name(it->value())) +
                       ", not an object, so it has no key '" + segs[i + 1] + "'",
                   "set " + walked + " itself, or replace it with an object: " + walked + "={...}");
     parent = &it->value().as_object();
@@ -300,13 +305,14 @@ inline std::string no_such_key(std::string_view parent, std::string_view key, co
   switch (o.kind) {
     case OverrideKind::remove:
       if (it == parent->end())
-        return fail("override '" + o.source + "': " + detail::no_such_key(walked, last, *parent),
+        return fail("override '" + shown + "': " + detail::no_such_key(walked, last, *parent),
                     "remove a key that exists");
       erase_key(*parent, last);
       return {};
     case OverrideKind::add:
       if (it != parent->end())
-        return fail("override '" + o.source + "': " + o.key + " already exists (" + brief(it->value()) + ")",
+        return fail("override '" + shown + "': " + o.key + " already exists (" +
+                        (secret ? std::string("a secret, not shown") : brief(it->value())) + ")",
                     "change it with " + o.key + "=VALUE, or use ++" + o.key + "=VALUE");
       [[fallthrough]];
     case OverrideKind::add_or_set: {
@@ -318,7 +324,7 @@ inline std::string no_such_key(std::string_view parent, std::string_view key, co
     }
     case OverrideKind::set: {
       if (it == parent->end())
-        return fail("override '" + o.source + "': " + detail::no_such_key(walked, last, *parent),
+        return fail("override '" + shown + "': " + detail::no_such_key(walked, last, *parent),
                     "fix the key, or add a new one with +" + o.key + "=VALUE");
       auto v = parse_value_for(o.value, &it->value(), o.key);
       if (!v) return std::unexpected(std::move(v.error()));

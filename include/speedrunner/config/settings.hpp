@@ -156,7 +156,8 @@ struct LocalExecutorSettings {
     (std::optional<std::vector<std::string>>, sandbox_read_only),   // more host paths seen read-only
     (std::optional<std::vector<std::string>>, sandbox_writable),    // more host paths seen writable
     (std::optional<SandboxLimitSettings>, limits),
-    (AtLeast<int, 256>, log_tail_chars)); // head and tail of a log kept for prompts
+    (AtLeast<int, 256>, log_tail_chars),  // head and tail of a log kept for prompts
+    (std::optional<double>, max_log_mb)); // cap of stdout.log and stderr.log (head + tail); default 64
 };
 
 // config/executor/slurm.json: one batch job per experiment.

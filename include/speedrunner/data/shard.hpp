@@ -171,7 +171,14 @@ struct ShardSet {
     return fail(dir.string() + ": not a folder of token shards", "pass the folder holding the .bin files");
   ShardSet set;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file() || entry.path().extension() != ".bin") continue;
+    if (entry.path().extension() != ".bin") continue;
+    std::error_code sec;
+    const bool regular = entry.is_regular_file(sec);
+    if (!regular && entry.is_symlink())
+      return fail(entry.path().string() + ": a symbolic link that leads to no file (" +
+                      (sec ? sec.message() : std::string("its target is missing or not a file")) + ")",
+                  "point it at a shard, or remove it");
+    if (!regular) continue;
     const std::string stem = entry.path().stem().string();
     auto numbered = [&](std::string_view marker) {
       const auto at = stem.rfind(marker);

@@ -2,8 +2,14 @@
 // version folder, in a process group of its own, with stdout and stderr in
 // files; N slots run side by side, each with its share of the GPUs through
 // CUDA_VISIBLE_DEVICES. A timeout or an early-abort verdict sends SIGTERM to the
-// whole group, then SIGKILL after a grace period. By default the command runs
-// in the sandbox of exec/sandbox.hpp (LocalOptions::sandbox).
+// whole group, then SIGKILL after a grace period (the whole group's: the shell
+// leader dying on SIGTERM does not cut the others' grace short). By default the
+// command runs in the sandbox of exec/sandbox.hpp (LocalOptions::sandbox).
+//
+// Logs are capped: a keeper process of the runner drains the job's stdout and
+// stderr through pipes into the files, keeping the first half of the cap and
+// the last half and noting how many bytes it dropped between them, so a program
+// printing without end neither fills the disk nor stalls on a full pipe.
 #pragma once
 
 #include <speedrunner/exec/executor.hpp>
@@ -14,12 +20,17 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <optional>
+#include <algorithm>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -35,11 +46,108 @@ struct LocalOptions {
   int gpus_per_slot = 0;               // 0: gpus.size() / slots
   std::chrono::milliseconds kill_grace{2000};  // SIGTERM, then SIGKILL after this
   SandboxOptions sandbox{};                    // on by default; sandbox.kind = off runs commands unconfined
+  std::size_t max_log_bytes = std::size_t{64} << 20;  // per log file: head half + tail half
 };
+
+namespace detail {
+
+// One log stream of a keeper: the head goes straight to the file, the rest
+// through a ring that holds the last `tail` bytes.
+struct CappedStream {
+  int in = -1, file = -1;
+  std::size_t head = 0, tail = 0;
+  char* ring = nullptr;
+  std::size_t written = 0, ring_pos = 0, ring_len = 0;
+  unsigned long long dropped = 0;
+
+  static void write_all(int fd, const char* p, std::size_t n) {
+    while (n > 0) {
+      const ssize_t w = ::write(fd, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  }
+  void take(const char* p, std::size_t n) {
+    if (written < head) {
+      const std::size_t now = std::min(n, head - written);
+      write_all(file, p, now);
+      written += now;
+      p += now;
+      n -= now;
+    }
+    for (; n > 0 && tail > 0; ++p, --n) {
+      if (ring_len == tail) ++dropped;
+      else ++ring_len;
+      ring[ring_pos] = *p;
+      ring_pos = (ring_pos + 1) % tail;
+    }
+    dropped += n;
+  }
+  // The note between head and tail, then the tail in order.
+  void finish() {
+    if (dropped > 0) {
+      char note[160], digits[24];
+      int d = 0;
+      for (unsigned long long v = dropped; d == 0 || v > 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
+      std::size_t k = 0;
+      auto put = [&](const char* t) { while (*t && k < sizeof note) note[k++] = *t++; };
+      put("\n[... speedrun dropped ");
+      while (d > 0 && k < sizeof note) note[k++] = digits[--d];
+      put(" bytes of this log here: it is capped (executor.max_log_mb) ...]\n");
+      write_all(file, note, k);
+    }
+    const std::size_t first = ring_len == tail ? ring_pos : 0;
+    if (ring_len > 0 && first + ring_len <= tail) write_all(file, ring + first, ring_len);
+    else if (ring_len > 0) {
+      write_all(file, ring + first, tail - first);
+      write_all(file, ring, ring_pos);
+    }
+  }
+};
+
+// The keeper's body (a forked copy of the runner: system calls only).
+[[noreturn]] inline void keep_logs(CappedStream* streams) {
+  char buf[1 << 16];
+  int open_streams = 2;
+  while (open_streams > 0) {
+    pollfd fds[2];
+    for (int i = 0; i < 2; ++i) fds[i] = {streams[i].in, POLLIN, 0};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (streams[i].in < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = ::read(streams[i].in, buf, sizeof buf);
+      if (n > 0) {
+        streams[i].take(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(streams[i].in);
+        streams[i].in = -1;
+        --open_streams;
+      }
+    }
+  }
+  for (int i = 0; i < 2; ++i) streams[i].finish();
+  ::_exit(0);
+}
+
+// True when `p` is `root` or lies below it (both absolute and normal).
+inline bool path_inside(const std::filesystem::path& root, const std::filesystem::path& p) {
+  auto [r, q] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
+  return r == root.end();
+}
+
+}  // namespace detail
 
 class Local {
  public:
   static constexpr std::string_view config_name = "local";
+  // Set in each job's environment to its version folder (absolute): how a
+  // resumed runner knows the processes a killed one left behind.
+  static constexpr std::string_view version_dir_variable = "SPEEDRUNNER_VERSION_DIR";
 
   // The sandbox is tried here, once (outside a run's clock), so a machine that
   // cannot run it stops the run at the first job with the fix instead of failing every node.
@@ -86,21 +194,31 @@ class Local {
     Job job{spec, slot};
     job.stdout_path = spec.dir / "stdout.log";
     job.stderr_path = spec.dir / "stderr.log";
-    const int out = ::open(job.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const int err = ::open(job.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0 || err < 0) {
-      if (out >= 0) ::close(out);
-      if (err >= 0) ::close(err);
-      return fail(spec.dir.string() + ": cannot create the run's log files (" + std::strerror(errno) + ")",
+    // The log files are replaced, never followed: a symlink the node left there is not written through.
+    std::error_code ec;
+    std::filesystem::remove(job.stdout_path, ec);
+    std::filesystem::remove(job.stderr_path, ec);
+    const int log_out = ::open(job.stdout_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    const int log_err = ::open(job.stderr_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int pipe_out[2] = {-1, -1}, pipe_err[2] = {-1, -1};
+    const bool piped = ::pipe2(pipe_out, O_CLOEXEC) == 0 && ::pipe2(pipe_err, O_CLOEXEC) == 0;
+    auto close_all = [&] {
+      for (int fd : {log_out, log_err, pipe_out[0], pipe_out[1], pipe_err[0], pipe_err[1]})
+        if (fd >= 0) ::close(fd);
+    };
+    if (log_out < 0 || log_err < 0 || !piped) {
+      const std::string why = std::strerror(errno);
+      close_all();
+      return fail(spec.dir.string() + ": cannot create the run's log files (" + why + ")",
                   "check that the version folder exists and is writable", ExitCode::failure);
     }
     if (sandbox_error_) {
-      ::close(out);
-      ::close(err);
+      close_all();
       return std::unexpected(*sandbox_error_);
     }
     const std::string script =
         sandboxed_command(options_.sandbox, std::filesystem::absolute(spec.dir), spec.command, false);
+    const int out = pipe_out[1], err = pipe_err[1];
     // Environment built before fork: the child only calls async-signal-safe functions.
     std::vector<std::string> env_strings = environment(spec, slot);
     std::vector<char*> envp;
@@ -112,8 +230,7 @@ class Local {
 
     const pid_t pid = ::fork();
     if (pid < 0) {
-      ::close(out);
-      ::close(err);
+      close_all();
       return fail("cannot start " + spec.name + " (fork: " + std::strerror(errno) + ")",
                   "the machine is out of processes or memory", ExitCode::failure);
     }
@@ -136,6 +253,34 @@ class Local {
     ::setpgid(pid, pid);  // also in the parent, so a kill right after submit reaches the group
     ::close(out);
     ::close(err);
+    const pid_t keeper = ::fork();
+    if (keeper == 0) {
+      // its own group (a kill of the job's group leaves it to write the tail), in the
+      // version folder (a resumed runner finds it there)
+      ::setpgid(0, 0);
+      ::signal(SIGINT, SIG_IGN);
+      ::signal(SIGTERM, SIG_IGN);
+      if (::chdir(dir.c_str()) != 0) {}
+      const std::size_t half = std::max<std::size_t>(options_.max_log_bytes / 2, 1);
+      void* ring = ::mmap(nullptr, 2 * half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      detail::CappedStream streams[2];
+      streams[0] = {pipe_out[0], log_out, half, ring == MAP_FAILED ? 0 : half,
+                    ring == MAP_FAILED ? nullptr : static_cast<char*>(ring)};
+      streams[1] = {pipe_err[0], log_err, half, ring == MAP_FAILED ? 0 : half,
+                    ring == MAP_FAILED ? nullptr : static_cast<char*>(ring) + half};
+      detail::keep_logs(streams);
+    }
+    ::close(pipe_out[0]);
+    ::close(pipe_err[0]);
+    ::close(log_out);
+    ::close(log_err);
+    if (keeper < 0) {
+      ::killpg(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return fail("cannot start the log keeper of " + spec.name + " (fork: " + std::strerror(errno) + ")",
+                  "the machine is out of processes or memory", ExitCode::failure);
+    }
+    job.keeper = keeper;
     job.pid = pid;
     job.started = Clock::now();
     job.watch_out = metrics::LogWatch(spec.watch);
@@ -153,19 +298,30 @@ class Local {
     if (it == jobs_.end()) return std::nullopt;
     Job& job = it->second;
     watch(job);
-    int status = 0;
-    const pid_t done = ::waitpid(job.pid, &status, WNOHANG);
-    if (done == job.pid || (done < 0 && errno == ECHILD)) {
+    const auto now = Clock::now();
+    if (!job.leader_done) {
+      int status = 0;
+      const pid_t done = ::waitpid(job.pid, &status, WNOHANG);
+      if (done == job.pid || (done < 0 && errno == ECHILD)) {
+        job.leader_done = true;
+        if (done == job.pid) job.leader_status = status;
+      }
+    }
+    // After a SIGTERM the whole group has its grace period, even once the leader is gone.
+    const bool group_left = job.leader_done && job.term_sent && ::killpg(job.pid, 0) == 0 &&
+                            now - *job.term_sent <= options_.kill_grace;
+    if (job.leader_done && !group_left) {
       ::killpg(job.pid, SIGKILL);  // stragglers the command left in its group
+      wait_for_keeper(job);
       watch(job);
       if (!job.aborted_reason) job.aborted_reason = job.watch_out.finish();
       if (!job.aborted_reason) job.aborted_reason = job.watch_err.finish();
       JobResult r;
-      if (done == job.pid && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-      else if (done == job.pid && WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+      if (job.leader_status && WIFEXITED(*job.leader_status)) r.exit_code = WEXITSTATUS(*job.leader_status);
+      else if (job.leader_status && WIFSIGNALED(*job.leader_status)) r.signal = WTERMSIG(*job.leader_status);
       r.timed_out = job.timed_out;
       r.aborted = job.aborted_reason.value_or("");
-      r.wall_s = std::chrono::duration<double>(Clock::now() - job.started).count();
+      r.wall_s = std::chrono::duration<double>(now - job.started).count();
       r.stdout_path = job.stdout_path;
       r.stderr_path = job.stderr_path;
       r.placement = job.placement;
@@ -173,9 +329,10 @@ class Local {
       jobs_.erase(it);
       return r;
     }
-    const auto now = Clock::now();
     if (!job.term_sent) {
-      if (job.spec.timeout.count() > 0 && now - job.started > job.spec.timeout) job.timed_out = true;
+      if (job.spec.timeout.count() > 0 &&
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - job.started) > job.spec.timeout)
+        job.timed_out = true;
       if (job.timed_out || job.aborted_reason) {
         terminate(job.pid);
         job.term_sent = now;
@@ -189,34 +346,68 @@ class Local {
   void cancel(const JobHandle& handle) {
     auto it = jobs_.find(handle.ref);
     if (it == jobs_.end()) return;
-    const pid_t pid = it->second.pid;
-    terminate(pid);
+    Job& job = it->second;
+    terminate(job.pid);
     const auto deadline = Clock::now() + options_.kill_grace;
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
+    while (true) {
+      int status = 0;
+      if (!job.leader_done) {
+        const pid_t done = ::waitpid(job.pid, &status, WNOHANG);
+        job.leader_done = done == job.pid || (done < 0 && errno == ECHILD);
+      }
+      if (job.leader_done && ::killpg(job.pid, 0) != 0) break;  // the whole group is gone
       if (Clock::now() > deadline) {
-        ::killpg(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
+        ::killpg(job.pid, SIGKILL);
+        if (!job.leader_done) ::waitpid(job.pid, &status, 0);
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ::killpg(pid, SIGKILL);
-    busy_[static_cast<std::size_t>(it->second.slot)] = false;
+    ::killpg(job.pid, SIGKILL);
+    wait_for_keeper(job);
+    busy_[static_cast<std::size_t>(job.slot)] = false;
     jobs_.erase(it);
   }
 
-  // Local jobs die with the runner, so a saved handle never re-attaches. A
-  // process group a killed runner left behind (still working in the job's
-  // folder) is stopped, so the re-run does not race it.
-  [[nodiscard]] bool reattach(const JobSpec& spec, const JobHandle& handle) {
-    constexpr std::string_view prefix = "local:";
-    if (!handle.ref.starts_with(prefix)) return false;
-    const pid_t pid = static_cast<pid_t>(std::atoi(handle.ref.c_str() + prefix.size()));
-    std::error_code ec;
-    const auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
-    if (pid > 0 && !ec && std::filesystem::equivalent(cwd, spec.dir, ec)) ::killpg(pid, SIGKILL);
+  // Local jobs die with the runner, so a saved handle never re-attaches. What a
+  // killed runner left working in the job's folder (its program, its process
+  // group, its log keeper) is stopped first, so the re-run does not race it.
+  [[nodiscard]] bool reattach(const JobSpec& spec, const JobHandle&) {
+    stop_processes_in(spec.dir);
     return false;
+  }
+
+  // Stops (SIGKILL) what a runner started for the job in `dir`, with its process
+  // group, and waits until it is gone: processes whose environment names the
+  // folder (version_dir_variable, inherited by everything the job starts) and
+  // log keepers (the runner's own program) working there. Someone's shell in
+  // that folder is left alone. Returns how many processes there were.
+  static int stop_processes_in(const std::filesystem::path& dir, std::chrono::milliseconds wait = std::chrono::seconds(5)) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path root = fs::canonical(dir, ec);
+    if (ec) return 0;
+    std::vector<pid_t> found;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(name));
+      if (pid == ::getpid()) continue;
+      if (!started_for(e.path(), root)) continue;
+      const pid_t group = ::getpgid(pid);
+      if (group > 0 && group != ::getpgrp()) ::killpg(group, SIGKILL);
+      ::kill(pid, SIGKILL);
+      found.push_back(pid);
+    }
+    const auto deadline = Clock::now() + wait;
+    for (pid_t pid : found) {
+      // our own children are reaped here; others by whoever adopted them
+      while (::waitpid(pid, nullptr, WNOHANG) == 0 || (::kill(pid, 0) == 0 && !zombie(pid))) {
+        if (Clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    return static_cast<int>(found.size());
   }
 
  private:
@@ -233,6 +424,9 @@ class Local {
     std::filesystem::path stdout_path{}, stderr_path{};
     off_t read_out = 0, read_err = 0;
     std::string placement{};
+    pid_t keeper = -1;
+    bool leader_done = false;
+    std::optional<int> leader_status{};
   };
 
   // SIGTERM for a job's processes: its process group, or, in the sandbox, every
@@ -240,6 +434,43 @@ class Local {
   void terminate(pid_t pid) const {
     if (options_.sandbox.kind == SandboxKind::off) ::killpg(pid, SIGTERM);
     else terminate_sandboxed(pid, options_.sandbox.bwrap);
+  }
+
+  [[nodiscard]] static bool started_for(const std::filesystem::path& proc, const std::filesystem::path& root) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::ifstream env(proc / "environ", std::ios::binary);
+    const std::string marker = std::string(version_dir_variable) + "=";
+    for (std::string var; std::getline(env, var, '\0');)
+      if (var.starts_with(marker)) return detail::path_inside(root, fs::path(var.substr(marker.size())));
+    const fs::path cwd = fs::read_symlink(proc / "cwd", ec);
+    if (ec || !detail::path_inside(root, cwd)) return false;
+    const fs::path exe = fs::read_symlink(proc / "exe", ec);
+    return !ec && exe == fs::read_symlink("/proc/self/exe", ec);
+  }
+
+  [[nodiscard]] static bool zombie(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    const auto close = text.rfind(')');
+    return !stat || close == std::string::npos || (close + 2 < text.size() && text[close + 2] == 'Z');
+  }
+
+  // The keeper ends once every writer of the job's pipes is gone; one that a
+  // process outside the job's group keeps waiting is stopped after the grace period.
+  void wait_for_keeper(Job& job) const {
+    if (job.keeper <= 0) return;
+    const auto deadline = Clock::now() + options_.kill_grace;
+    while (::waitpid(job.keeper, nullptr, WNOHANG) == 0) {
+      if (Clock::now() > deadline) {
+        ::kill(job.keeper, SIGKILL);
+        ::waitpid(job.keeper, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    job.keeper = -1;
   }
 
   // Feeds what the logs gained since the last look to the early-abort watch.
@@ -250,7 +481,10 @@ class Local {
       if (fd < 0) return;
       char buf[1 << 16];
       ssize_t n;
-      while (!job.aborted_reason && (n = ::pread(fd, buf, sizeof buf, offset)) > 0) {
+      // at most 4 MiB a look: a program printing faster than this is read cannot
+      // keep the runner from its other work (the time limit among it)
+      for (int chunks = 0; chunks < 64 && !job.aborted_reason && (n = ::pread(fd, buf, sizeof buf, offset)) > 0;
+           ++chunks) {
         offset += n;
         job.aborted_reason = w.feed(std::string_view(buf, static_cast<std::size_t>(n)));
       }
@@ -271,6 +505,8 @@ class Local {
     std::erase_if(vars, [&](const auto& kv) { return is_secret_env(kv.first, options_.sandbox.secret_env); });
     if (auto g = slot_gpus(slot); !g.empty()) vars["CUDA_VISIBLE_DEVICES"] = g;
     for (const auto& [k, v] : spec.env) vars[k] = v;
+    std::error_code ec;
+    vars[std::string(version_dir_variable)] = std::filesystem::weakly_canonical(spec.dir, ec).string();
     std::vector<std::string> out;
     for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
     return out;

@@ -119,6 +119,9 @@ namespace detail {
 
 }  // namespace detail
 
+// The largest hint file read (the longest shipped hint, a level-0 diff, is 26 kB).
+inline constexpr std::uintmax_t max_hint_bytes = std::uintmax_t{4} << 20;
+
 // Reads every file each pattern names, in pattern order (sorted within a
 // glob), each file once. A pattern that matches nothing, a folder, an
 // unreadable, binary or empty file is an error naming it.
@@ -143,11 +146,23 @@ namespace detail {
       if (std::filesystem::is_directory(path, ec))
         return fail("knowledge_src_paths: " + name + " is a folder",
                     "name the files, or a glob such as " + name + "/*.txt");
+      // a hint is a regular file of bounded size (not /dev/zero, a FIFO or a data set)
+      if (!std::filesystem::is_regular_file(path, ec))
+        return fail("knowledge_src_paths: " + name + " is not a regular file",
+                    "name text files (a device, a pipe or a socket is never a hint)");
+      if (const auto size = std::filesystem::file_size(path, ec); !ec && size > max_hint_bytes)
+        return fail("knowledge_src_paths: " + name + " holds " + std::to_string(size) + " bytes, more than the " +
+                        std::to_string(max_hint_bytes) + " a hint may have",
+                    "hints go into every prompt: name a shorter file (a level 0-3 text)");
       std::ifstream in(path, std::ios::binary);
       if (!in) return fail("knowledge_src_paths: " + name + " cannot be read", "check its permissions");
-      std::ostringstream raw;
-      raw << in.rdbuf();
-      auto text = detail::clean_text(raw.str(), name);
+      std::string raw(max_hint_bytes + 1, '\0');
+      in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+      raw.resize(static_cast<std::size_t>(in.gcount()));
+      if (raw.size() > max_hint_bytes)
+        return fail("knowledge_src_paths: " + name + " grew past " + std::to_string(max_hint_bytes) + " bytes",
+                    "name a shorter file");
+      auto text = detail::clean_text(raw, name);
       if (!text) return std::unexpected(std::move(text.error()));
       if (text->empty())
         return fail("knowledge_src_paths: " + name + " is empty",

@@ -64,7 +64,7 @@ static_assert(LanguageModel<AnyModel>);
 // The provider client the config names, unwrapped.
 [[nodiscard]] inline Result<AnyModel> make_model(const ModelConfig& config) {
   if (config.provider == Provider::replay) {
-    auto m = ReplayModel::load(config.transcript);
+    auto m = ReplayModel::load(config.transcript, config.transcript_may_be_empty);
     if (!m) return std::unexpected(m.error());
     return AnyModel(std::move(*m), config.name);
   }

@@ -77,6 +77,7 @@ struct ModelConfig {
   // api_key_env at make_model time. Never written to any file or message.
   std::string api_key;
   std::string label;         // the config's name ("o3_mini"), for messages
+  bool transcript_may_be_empty = false;  // replay: a resumed run whose answers are all used
 };
 
 [[nodiscard]] inline std::string default_base_url(Provider p) {

@@ -96,7 +96,9 @@ inline Result<TranscriptEntry> parse_transcript_line(std::string_view text, std:
 class ReplayModel {
  public:
   // Reads a transcript from text; `source` names it in errors (a path, usually).
-  static Result<ReplayModel> from_text(std::string_view jsonl, std::string source) {
+  // An empty transcript is an error unless `may_be_empty` (a resumed run that
+  // used every answer: a further question gets "no answer left").
+  static Result<ReplayModel> from_text(std::string_view jsonl, std::string source, bool may_be_empty = false) {
     auto state = std::make_shared<State>();
     state->source = std::move(source);
     std::size_t start = 0;
@@ -116,20 +118,20 @@ class ReplayModel {
       if (end == jsonl.size()) break;
       start = end + 1;
     }
-    if (state->shared.empty() && state->by_agent.empty())
+    if (!may_be_empty && state->shared.empty() && state->by_agent.empty())
       return fail("replay transcript " + state->source + " holds no answers",
                   "write one JSON object per line: {\"agent\": \"coder\", \"answer\": \"...\"}");
     return ReplayModel(std::move(state));
   }
 
-  static Result<ReplayModel> load(const std::filesystem::path& transcript) {
+  static Result<ReplayModel> load(const std::filesystem::path& transcript, bool may_be_empty = false) {
     std::ifstream in(transcript, std::ios::binary);
     if (!in)
       return fail("replay transcript " + transcript.string() + " cannot be read",
                   "check the model config's \"transcript\" path (relative paths start at the working directory)");
     std::stringstream ss;
     ss << in.rdbuf();
-    return from_text(ss.str(), transcript.string());
+    return from_text(ss.str(), transcript.string(), may_be_empty);
   }
 
   Result<Response> complete(const Request& request) {

@@ -30,19 +30,27 @@ struct WatchRules {
 
 class LogWatch {
  public:
+  static constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
+
   explicit LogWatch(WatchRules rules) : rules_(std::move(rules)) {}
 
   // Feeds a chunk of the log (any split); returns the reason to stop at the first broken rule.
   [[nodiscard]] std::optional<std::string> feed(std::string_view chunk) {
     if (verdict_) return verdict_;
+    // Only the first max_line_bytes of a line are kept (metrics lines are short), and
+    // a newline is looked for only in what came new: a line without end costs neither
+    // memory nor time that grows with it.
+    const std::size_t from = partial_.size();
+    if (const auto nl = chunk.find('\n'); nl == std::string_view::npos && from >= max_line_bytes) return verdict_;
     partial_.append(chunk);
     std::size_t start = 0;
-    for (auto nl = partial_.find('\n'); nl != std::string::npos; nl = partial_.find('\n', start)) {
+    for (auto nl = partial_.find('\n', from); nl != std::string::npos; nl = partial_.find('\n', start)) {
       check(std::string_view(partial_).substr(start, nl - start));
       start = nl + 1;
       if (verdict_) break;
     }
     partial_.erase(0, start);
+    if (partial_.size() > max_line_bytes) partial_.resize(max_line_bytes);
     return verdict_;
   }
 

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,11 @@ class Journal {
   Selection selection;
   int iterations = 0;        // search iterations planned so far
   std::uint64_t seed = 0;
+  // Model answers the recorded steps used, per agent ("" for none): a resumed
+  // run that replays a transcript skips exactly these, so an answer given just
+  // before a kill, whose step was never recorded, is handed out again. (None:
+  // a journal of a runner that does not count them.)
+  std::optional<std::map<std::string, std::int64_t>> answers_used;
 
   // A journal holding only v_0.
   [[nodiscard]] static Journal with_root(Selection selection, std::uint64_t seed) {
@@ -148,6 +154,11 @@ class Journal {
                           {"seed", seed},
                           {"nodes", std::move(list)}};
     if (auto best = best_valid()) o["best"] = version_name(*best);
+    if (answers_used) {
+      boost::json::object used;
+      for (const auto& [agent, n] : *answers_used) used[agent] = n;
+      o["answers_used"] = std::move(used);
+    }
     return o;
   }
 
@@ -165,25 +176,57 @@ class Journal {
                   "the run directory is damaged; start a new run");
     Journal j;
     const auto& o = v.get_object();
+    auto damaged = [&](std::string what) {
+      return fail(path.string() + ": " + std::move(what),
+                  "the run directory is damaged: restore journal.json from a backup, or start a new run");
+    };
     if (auto* s = o.if_contains("selection"); s && s->is_object()) {
       if (auto* m = s->get_object().if_contains("metric"); m && m->is_string())
         j.selection.metric = std::string(m->get_string());
       if (auto* l = s->get_object().if_contains("lower_is_better"); l && l->is_bool())
         j.selection.lower_is_better = l->get_bool();
     }
-    if (auto* i = o.if_contains("iterations"); i && i->is_int64()) j.iterations = static_cast<int>(i->get_int64());
-    if (auto* s = o.if_contains("seed"); s && s->is_number()) j.seed = s->to_number<std::uint64_t>();
+    if (auto* i = o.if_contains("iterations")) {
+      if (!i->is_int64() || i->get_int64() < 0 || i->get_int64() > 1'000'000'000)
+        return damaged("\"iterations\" is not a count (" + boost::json::serialize(*i) + ")");
+      j.iterations = static_cast<int>(i->get_int64());
+    }
+    if (auto* s = o.if_contains("seed")) {
+      if (s->is_uint64()) j.seed = s->get_uint64();
+      else if (s->is_int64() && s->get_int64() >= 0) j.seed = static_cast<std::uint64_t>(s->get_int64());
+      else return damaged("\"seed\" is not a non-negative integer (" + boost::json::serialize(*s) + ")");
+    }
+    if (auto* u = o.if_contains("answers_used")) {
+      if (!u->is_object()) return damaged("\"answers_used\" is not an object");
+      j.answers_used.emplace();
+      for (const auto& [agent, n] : u->get_object()) {
+        if (!n.is_int64() || n.get_int64() < 0)
+          return damaged("\"answers_used\"." + std::string(agent) + " is not a count");
+        (*j.answers_used)[std::string(agent)] = n.get_int64();
+      }
+    }
     auto* list = o.if_contains("nodes");
     if (list == nullptr || !list->is_array() || list->get_array().empty())
-      return fail(path.string() + ": has no nodes", "the run directory is damaged; start a new run");
+      return damaged("has no nodes");
     for (const auto& e : list->get_array()) {
       auto n = node_from_json(e, path.string() + " node " + std::to_string(j.nodes.size()));
       if (!n) return std::unexpected(std::move(n.error()));
       if (n->id != static_cast<NodeId>(j.nodes.size()))
-        return fail(path.string() + ": node " + std::to_string(j.nodes.size()) + " has id " +
-                        std::to_string(n->id),
-                    "the run directory is damaged; start a new run");
+        return damaged("node " + std::to_string(j.nodes.size()) + " has id " + std::to_string(n->id));
       j.nodes.push_back(std::move(*n));
+    }
+    // A parent always comes before its child, so the tree has no cycles and
+    // every walk up from a node ends at v_0.
+    for (const auto& n : j.nodes) {
+      const std::string name = version_name(n.id);
+      if (n.id == 0 && n.parent) return damaged("v_0 has a parent");
+      if (n.id != 0 && !n.parent) return damaged(name + " has no parent");
+      if (n.parent && (*n.parent < 0 || *n.parent >= n.id))
+        return damaged(name + " names parent " + std::to_string(*n.parent) +
+                       ", which is not an earlier node");
+      for (NodeId c : n.children)
+        if (c <= n.id || c >= static_cast<NodeId>(j.nodes.size()) || j.nodes[static_cast<std::size_t>(c)].parent != n.id)
+          return damaged(name + " lists child " + std::to_string(c) + ", which is not a later node whose parent it is");
     }
     return j;
   }

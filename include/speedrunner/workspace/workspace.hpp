@@ -55,9 +55,14 @@ class Workspace {
     if (!std::filesystem::is_directory(template_dir, ec))
       return fail("workspace template " + template_dir.string() + " is not a folder",
                   "check task.template in the config (a folder under workspace_templates/)");
-    if (std::filesystem::exists(root / "v_0", ec))
+    if (std::filesystem::exists(root / "journal.json", ec))
       return fail(root.string() + " already holds a run",
                   "resume it with `speedrun resume " + root.string() + "` or choose another workspace.root");
+    // A v_0 without a journal is a start that was killed before its first
+    // journal: nothing of it was recorded, so it is made again.
+    std::filesystem::remove_all(root / "v_0", ec);
+    if (ec) return fail(root.string() + "/v_0: cannot replace an unfinished start (" + ec.message() + ")",
+                        "check permissions, or choose another workspace.root");
     std::filesystem::create_directories(root, ec);
     if (ec) return fail(root.string() + ": cannot create (" + ec.message() + ")", "check permissions");
     Workspace ws(std::move(root));
@@ -82,6 +87,12 @@ class Workspace {
   // meta.json and results.json of the node's version, each written atomically.
   [[nodiscard]] Result<void> save(const Node& node) const {
     auto d = dir(node.id);
+    // Only into the version's own folder: a node program may have planted a
+    // symlink at a later version's name.
+    std::error_code ec;
+    if (!std::filesystem::is_directory(std::filesystem::symlink_status(d, ec)))
+      return fail(d.string() + " is not a folder of this run (a symlink or a file stands there)",
+                  "remove it; a node program must not write outside its own version folder", ExitCode::failure);
     if (auto r = write_file_atomic(d / meta_file, boost::json::serialize(meta_json(node)) + "\n"); !r)
       return r;
     return write_file_atomic(d / results_file, boost::json::serialize(results_json(node)) + "\n");
@@ -107,12 +118,14 @@ class Workspace {
     if (ec) return os_error(from);
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) return os_error(from);
-      const fs::path rel = fs::relative(it->path(), from);
+      // lexical: fs::relative would resolve a symlink to its target, which may lie outside
+      const fs::path rel = it->path().lexically_relative(from);
       const auto name = rel.filename().string();
       const bool own_record =
           it.depth() == 0 && (name == meta_file || name == results_file || name == stdout_file ||
                               name == stderr_file || name == "coder_history.jsonl" || name == "coder.md" ||
-                              ::fnmatch("llm*.jsonl", name.c_str(), 0) == 0);
+                              ::fnmatch("llm*.jsonl", name.c_str(), 0) == 0 ||
+                              ::fnmatch(".*.json.tmp*", name.c_str(), FNM_PERIOD) == 0);  // a killed write's
       if (own_record || ignored(rel, ignore)) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;

@@ -165,8 +165,10 @@ inline std::string hopeless_429_fix(const CallSite& site, std::string_view msg, 
 inline Error status_error(const CallSite& site, int status, const httplib::Headers& headers, std::string_view body) {
   const ModelConfig& cfg = *site.config;
   std::string code;
-  std::string msg = redact(error_text(body, &code), site.secret);
-  const RpcDetails rpc = rpc_details(body);
+  // redacted before error_text cuts it: a key straddling the cut would survive in part
+  const std::string clean = redact(std::string(body), site.secret);
+  std::string msg = redact(error_text(clean, &code), site.secret);
+  const RpcDetails rpc = rpc_details(clean);
   // Gemini answers a bad key with 400 INVALID_ARGUMENT: an authentication error all the same.
   const bool key_invalid =
       status == 400 && (rpc.reason == "API_KEY_INVALID" || lower(msg).find("api key not valid") != std::string::npos);
