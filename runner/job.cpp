@@ -104,6 +104,7 @@ sr::Result<int> with_coder(const JobSettings& s, Model& model, Fn&& fn) {
         using Format = typename decltype(format_type)::type;
         sr::code::AiderOptions options;
         options.max_reflections = s.max_reflections;
+        options.context = context_limit(s.coder_model ? *s.coder_model : s.model);
         return fn(sr::code::AiderCoder<Model, Format>(model, Format{}, options));
       });
     }

@@ -118,6 +118,8 @@ sr::exec::SandboxOptions sandbox_options(const E& e) {
   return o;
 }
 
+}  // namespace
+
 Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& run_dir) {
   JobSettings s;
   auto run = group<cfg::RunSettings>(c, "");
@@ -285,6 +287,8 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   return s;
 }
 
+namespace {
+
 // A task that pins its data (task.data.data_hash, the track's definition) runs
 // only on those tokens: the shards that task.data.val_files and train_files
 // name must hash to it, so the run's times compare with the baselines'.
@@ -346,6 +350,7 @@ int run_command(std::span<const std::string_view> args) {
   auto job = job_from_config(*c, *dir);
   if (!job) return report("", job.error());
   if (auto data = check_track_data(*c); !data) return report("", data.error());
+  if (auto fits = check_coder_context(*job); !fits) return report("", fits.error());
   if (auto saved = cfg::save_resolved(*dir, *c); !saved) return report("", saved.error());
   return run_job(*job);
 }
