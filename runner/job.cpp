@@ -170,24 +170,36 @@ sr::Hooks make_hooks(const JobSettings& s, Model& model, Progress& progress) {
   return hooks;
 }
 
-// A resumed replay run continues where its transcript stopped: the answers
-// already played (one line per call in the run's llm_<agent>.jsonl logs) are
-// left out of a copy of the transcript that the resumed run plays instead.
-sr::Result<std::string> replay_remainder(const JobSettings& s) {
+// A resumed replay model continues where its transcript stopped: the answers
+// it already played (its lines in the run's llm*.jsonl logs: those tagged with
+// its role, or untagged for the run's `model`) are left out of a copy of the
+// transcript, RUN_DIR/replay_remaining[_ROLE].jsonl, which it plays instead.
+sr::Result<std::string> replay_remainder(const sr::llm::ModelConfig& model, const std::filesystem::path& run_dir,
+                                         const std::string& role) {
   namespace fs = std::filesystem;
-  auto text = sr::workspace::read_file(s.model.transcript);
+  auto text = sr::workspace::read_file(model.transcript);
   if (!text) return std::unexpected(text.error());
-  auto count_lines = [](const fs::path& p) {
-    auto t = sr::workspace::read_file(p);
-    return t ? static_cast<std::size_t>(std::count(t->begin(), t->end(), '\n')) : std::size_t{0};
+  auto field = [](const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
   };
-  std::map<std::string, std::size_t> played;  // agent ("" = shared) -> answers used
+  std::map<std::string, std::size_t> played;  // agent ("" = shared) -> answers this model gave
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(s.run_dir, ec)) {
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == "llm.jsonl") played[""] += count_lines(e.path());
-    else if (name.starts_with("llm_") && name.ends_with(".jsonl"))
-      played[name.substr(4, name.size() - 10)] += count_lines(e.path());
+    if (!name.starts_with("llm") || !name.ends_with(".jsonl")) continue;
+    auto log = sr::workspace::read_file(e.path());
+    if (!log) continue;
+    std::size_t start = 0;
+    while (start < log->size()) {
+      std::size_t end = log->find('\n', start);
+      if (end == std::string::npos) end = log->size();
+      std::error_code jec;
+      auto v = boost::json::parse(std::string_view(*log).substr(start, end - start), jec);
+      start = end + 1;
+      if (jec || !v.is_object() || field(v.as_object(), "role") != role) continue;
+      if (v.as_object().contains("answer")) ++played[field(v.as_object(), "agent")];
+    }
   }
   std::string kept;
   std::size_t start = 0;
@@ -200,14 +212,13 @@ sr::Result<std::string> replay_remainder(const JobSettings& s) {
     std::string agent;
     std::error_code jec;
     auto v = boost::json::parse(line, jec);
-    if (!jec && v.is_object())
-      if (const auto* a = v.as_object().if_contains("agent"); a && a->is_string()) agent = std::string(a->as_string());
+    if (!jec && v.is_object()) agent = field(v.as_object(), "agent");
     // a queue that ran dry falls back to the shared one, as the replay model does
     auto& used = played[agent] > 0 ? played[agent] : played[""];
     if (used > 0) --used;
     else kept += line + "\n";
   }
-  const fs::path copy = s.run_dir / "replay_remaining.jsonl";
+  const fs::path copy = run_dir / ("replay_remaining" + (role.empty() ? std::string() : "_" + role) + ".jsonl");
   if (auto w = sr::workspace::write_file_atomic(copy, kept); !w) return std::unexpected(w.error());
   return copy.string();
 }
@@ -231,13 +242,22 @@ void print_summary(const sr::Summary& s, const sr::workspace::Journal& j) {
 
 int run_job(const JobSettings& settings) {
   JobSettings s = settings;
-  if (s.resume && s.model.provider == sr::llm::Provider::replay) {
-    auto rest = replay_remainder(s);
-    if (!rest) {
-      std::fprintf(stderr, "speedrun: %s\n", rest.error().message().c_str());
-      return int(rest.error().code);
+  // roles with a model of their own; the others use the run's
+  constexpr const char* roles[3] = {"ideator", "coder", "analysis"};
+  std::optional<sr::llm::ModelConfig>* role_configs[3] = {&s.ideator_model, &s.coder_model, &s.analysis_model};
+  if (s.resume) {
+    std::pair<sr::llm::ModelConfig*, std::string> replayed[4] = {{&s.model, ""}};
+    for (int i = 0; i < 3; ++i)
+      if (*role_configs[i]) replayed[i + 1] = {&**role_configs[i], roles[i]};
+    for (auto& [config, role] : replayed) {
+      if (config == nullptr || config->provider != sr::llm::Provider::replay) continue;
+      auto rest = replay_remainder(*config, s.run_dir, role);
+      if (!rest) {
+        std::fprintf(stderr, "speedrun: %s\n", rest.error().message().c_str());
+        return int(rest.error().code);
+      }
+      config->transcript = *rest;
     }
-    s.model.transcript = *rest;
   }
   auto budget = std::make_shared<sr::llm::Budget>(sr::llm::BudgetLimits{s.budget_usd, s.budget_tokens});
   sr::llm::RunModelOptions model_options;
@@ -251,12 +271,12 @@ int run_job(const JobSettings& settings) {
     return int(made.error().code);
   }
   Model model = std::move(*made);
-  // roles with a model of their own; the others use the run's
   std::optional<Model> own[3];
-  const std::optional<sr::llm::ModelConfig>* role_configs[3] = {&s.ideator_model, &s.coder_model, &s.analysis_model};
   for (int i = 0; i < 3; ++i) {
     if (!*role_configs[i]) continue;
-    auto m = sr::llm::make_run_model(**role_configs[i], model_options);
+    auto role_options = model_options;
+    role_options.role = roles[i];
+    auto m = sr::llm::make_run_model(**role_configs[i], role_options);
     if (!m) {
       std::fprintf(stderr, "speedrun: %s\n", m.error().message().c_str());
       return int(m.error().code);
