@@ -114,6 +114,7 @@ sr::exec::SandboxOptions sandbox_options(const E& e) {
     o.limits.file_mb = e.limits->file_mb;
     o.limits.memory_mb = e.limits->memory_mb ? std::int64_t(*e.limits->memory_mb) : 0;
     o.limits.tmp_mb = e.limits->tmp_mb;
+    if (e.limits->disk_mb) o.limits.disk_mb = std::int64_t(*e.limits->disk_mb);
   }
   return o;
 }

@@ -129,7 +129,8 @@ struct SandboxLimitSettings {
     (NonNegative<std::int64_t>, open_files),            // ulimit -n
     (NonNegative<std::int64_t>, file_mb),               // the largest file a node writes, logs included
     (std::optional<NonNegative<std::int64_t>>, memory_mb),  // address space; null: none (CUDA reserves much)
-    (NonNegative<std::int64_t>, tmp_mb));               // the private /tmp and /dev/shm (memory-backed)
+    (NonNegative<std::int64_t>, tmp_mb),                // the private /tmp and /dev/shm (memory-backed)
+    (std::optional<NonNegative<std::int64_t>>, disk_mb));  // the version folder's total size; null: 65536
 };
 
 enum class ExecutorKind { local, slurm };

@@ -6,6 +6,7 @@
 // in the sandbox of exec/sandbox.hpp (LocalOptions::sandbox).
 #pragma once
 
+#include <speedrunner/exec/disk.hpp>
 #include <speedrunner/exec/executor.hpp>
 #include <speedrunner/exec/sandbox.hpp>
 #include <speedrunner/metrics/early_abort.hpp>
@@ -140,6 +141,7 @@ class Local {
     job.started = Clock::now();
     job.watch_out = metrics::LogWatch(spec.watch);
     job.watch_err = metrics::LogWatch(spec.watch);
+    job.disk = DiskQuota(options_.sandbox.limits.disk_mb);
     job.placement = "slot " + std::to_string(slot);
     if (auto g = slot_gpus(slot); !g.empty()) job.placement += ", CUDA_VISIBLE_DEVICES=" + g;
     busy_[static_cast<std::size_t>(slot)] = true;
@@ -153,6 +155,7 @@ class Local {
     if (it == jobs_.end()) return std::nullopt;
     Job& job = it->second;
     watch(job);
+    if (!job.aborted_reason) job.aborted_reason = job.disk.check(job.spec.dir);
     int status = 0;
     const pid_t done = ::waitpid(job.pid, &status, WNOHANG);
     if (done == job.pid || (done < 0 && errno == ECHILD)) {
@@ -160,6 +163,7 @@ class Local {
       watch(job);
       if (!job.aborted_reason) job.aborted_reason = job.watch_out.finish();
       if (!job.aborted_reason) job.aborted_reason = job.watch_err.finish();
+      if (!job.aborted_reason) job.aborted_reason = job.disk.check(job.spec.dir, true);
       JobResult r;
       if (done == job.pid && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
       else if (done == job.pid && WIFSIGNALED(status)) r.signal = WTERMSIG(status);
@@ -230,6 +234,7 @@ class Local {
     bool timed_out = false;
     std::optional<std::string> aborted_reason{};
     metrics::LogWatch watch_out{{}}, watch_err{{}};
+    DiskQuota disk{};
     std::filesystem::path stdout_path{}, stderr_path{};
     off_t read_out = 0, read_err = 0;
     std::string placement{};

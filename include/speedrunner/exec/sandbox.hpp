@@ -35,6 +35,9 @@ struct SandboxLimits {
   std::int64_t file_mb = 32768;     // ulimit -f: the largest file a node may write (logs included)
   std::int64_t memory_mb = 0;       // ulimit -v: address space; CUDA programs reserve far more than they use
   std::int64_t tmp_mb = 4096;       // size of the private /tmp and of /dev/shm (memory-backed)
+  // The version folder's total size (exec/disk.hpp): measured by the executor,
+  // which stops a node past it, sandboxed or not.
+  std::int64_t disk_mb = 65536;
 };
 
 struct SandboxOptions {
