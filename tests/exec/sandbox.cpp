@@ -480,7 +480,7 @@ TEST_CASE("the Slurm batch script prepares the sandbox on the node and drops the
   CHECK(s.find("sr_bind --ro-bind-try '/data/mini'\n") != std::string::npos);
   CHECK(s.find("for d in /dev/nvidia* /dev/nvidia-caps /dev/dri") != std::string::npos);
   CHECK(s.find("--bind '/runs/r/v_2' '/runs/r/v_2' --chdir '/runs/r/v_2'") != std::string::npos);
-  CHECK(s.find("exec \"$sr_bwrap\" \"$@\" -- /bin/sh -c './run.sh 1'\n") != std::string::npos);
+  CHECK(s.find("exec \"$sr_bwrap\" \"$@\" -- $sr_term /bin/sh -c './run.sh 1'\n") != std::string::npos);
   o.sandbox.kind = ex::SandboxKind::off;
   const std::string off = ex::Slurm(o).script(spec);
   CHECK(off.find("bwrap") == std::string::npos);

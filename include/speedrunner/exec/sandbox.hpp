@@ -168,13 +168,19 @@ inline std::string ulimit_line(char flag, std::int64_t value) {
   // nothing can be written outside the folder, /tmp and /dev/shm.
   s += "set -- \"$@\" --bind " + d + " " + d + " --chdir " + d +
        " --remount-ro / --setenv TMPDIR /tmp --setenv HOME /tmp\n";
+  // SIGTERM is for the command. Slurm's scancel and time limit signal every
+  // process of the job, bwrap included, and bwrap's end would take the sandbox
+  // down at once (SIGKILL), leaving no grace. So bwrap and the sandbox's init
+  // inherit an ignored SIGTERM, and env (coreutils 9.0 or later) gives the
+  // command the default back; where env cannot, bwrap ends on SIGTERM as before.
+  s += "sr_term=\nif env --default-signal=TERM true 2>/dev/null; then trap '' TERM; sr_term='env --default-signal=TERM'; fi\n";
   return s;
 }
 
 // What goes before `/bin/sh -c CMD` on the line that starts the command: bwrap
 // with the arguments the prelude left. Empty when the sandbox is off.
 [[nodiscard]] inline std::string sandbox_launcher(const SandboxOptions& o) {
-  return o.kind == SandboxKind::off ? std::string{} : std::string("\"$sr_bwrap\" \"$@\" -- ");
+  return o.kind == SandboxKind::off ? std::string{} : std::string("\"$sr_bwrap\" \"$@\" -- $sr_term ");
 }
 
 // `unset` of the credentials a node must not inherit; empty when there are none.
