@@ -50,6 +50,8 @@ int sweep_command(std::span<const std::string_view> args);
 std::vector<std::filesystem::path> sweep_runs(const std::filesystem::path& dir);
 // `speedrun cumulative CUM_DIR --from R --to R2 [OPTIONS] [OVERRIDE...]` (cumulative.cpp).
 int cumulative_command(std::span<const std::string_view> args);
+// `speedrun context [OVERRIDE...]` (context.cpp): the coder's prompt on the task's template, per file, in tokens.
+int context_command(std::span<const std::string_view> args);
 // `speedrun --cfg [--config-dir DIR] [OVERRIDE...]` (cfg.cpp): prints the
 // resolved config; `args` are the arguments without "--cfg".
 int print_config(std::span<const std::string_view> args);

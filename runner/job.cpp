@@ -105,6 +105,7 @@ sr::Result<int> with_coder(const JobSettings& s, Model& model, Fn&& fn) {
         using Format = typename decltype(format_type)::type;
         sr::code::AiderOptions options;
         options.max_reflections = s.max_reflections;
+        options.context = context_limit(s.coder_model ? *s.coder_model : s.model);
         return fn(sr::code::AiderCoder<Model, Format>(model, Format{}, options));
       });
     }
@@ -205,7 +206,7 @@ std::map<std::string, std::int64_t> answers_used(const JobSettings& s) {
   if (j->answers_used) return *j->answers_used;
   std::map<std::string, std::int64_t> used;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(s.run_dir, ec)) {
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
     const std::string name = e.path().filename().string();
     auto t = sr::workspace::read_file(e.path());
     const auto lines = t ? static_cast<std::int64_t>(std::count(t->begin(), t->end(), '\n')) : 0;
@@ -325,7 +326,9 @@ int run_job(const JobSettings& settings) {
   std::optional<Model> own[3];
   for (int i = 0; i < 3; ++i) {
     if (!*role_configs[i]) continue;
-    auto m = sr::llm::make_run_model(**role_configs[i], model_options);
+    auto role_options = model_options;
+    role_options.role = roles[i];
+    auto m = sr::llm::make_run_model(**role_configs[i], role_options);
     if (!m) {
       std::fprintf(stderr, "speedrun: %s\n", m.error().message().c_str());
       return int(m.error().code);

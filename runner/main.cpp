@@ -41,6 +41,9 @@ std::array table{
                "a model scores how much of the record's change the best node reproduced", judge_command},
     Subcommand{"sweep", "sweep SWEEP_DIR [--records ...] [OVERRIDE...]",
                "run a grid of runs (records x levels x scaffolds x models x seeds); resumable", sweep_command},
+    Subcommand{"context", "context [OVERRIDE...]",
+               "the coder's view of the task's template: files shown or listed, tokens, fits the model?",
+               context_command},
     Subcommand{"cumulative", "cumulative DIR --from R --to R2 [OVERRIDE...]",
                "chain records: each stage starts from the last one's best code", cumulative_command},
 };

@@ -115,9 +115,12 @@ sr::exec::SandboxOptions sandbox_options(const E& e) {
     o.limits.file_mb = e.limits->file_mb;
     o.limits.memory_mb = e.limits->memory_mb ? std::int64_t(*e.limits->memory_mb) : 0;
     o.limits.tmp_mb = e.limits->tmp_mb;
+    if (e.limits->disk_mb) o.limits.disk_mb = std::int64_t(*e.limits->disk_mb);
   }
   return o;
 }
+
+}  // namespace
 
 Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& run_dir) {
   JobSettings s;
@@ -241,6 +244,7 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
                       "name a file that lies inside " + s.task.template_dir.string());
   }
   s.task.files = t.entry_files;
+  if (t.editable_files) s.task.editable = *t.editable_files;
   s.task.launch_command = t.launch_command;
   for (const auto& [k, v] : t.env) s.task.env.emplace_back(k, v);
   // bounded: a huge value overflows the clock (every job "timed out after 0 s", or none ever does)
@@ -313,6 +317,8 @@ Result<JobSettings> job_from_config(const cfg::json::object& c, const fs::path& 
   return s;
 }
 
+namespace {
+
 // A task that pins its data (task.data.data_hash, the track's definition) runs
 // only on those tokens: the shards that task.data.val_files and train_files
 // name must hash to it, so the run's times compare with the baselines'.
@@ -376,6 +382,7 @@ int run_command(std::span<const std::string_view> args) {
   auto job = job_from_config(*c, *dir);
   if (!job) return report("", job.error());
   if (auto data = check_track_data(*c); !data) return report("", data.error());
+  if (auto fits = check_coder_context(*job); !fits) return report("", fits.error());
   if (auto saved = cfg::save_resolved(*dir, *c); !saved) return report("", saved.error());
   return run_job(*job);
 }

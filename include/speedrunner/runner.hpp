@@ -311,6 +311,7 @@ class Runner {
     code::CodeRequest request;
     request.version_dir = workspace_->dir(n.id);
     request.files = task_.files;
+    request.editable = task_.editable;
     request.read_only = task_.read_only;
     request.task_description = task_.description;
     request.instructions = task_.code_instructions;

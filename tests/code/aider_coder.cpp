@@ -271,3 +271,109 @@ TEST_CASE("Aider<Format> names the coder a runner instantiates", "[code][aider]"
   STATIC_REQUIRE(std::is_same_v<Aider<edit::UnifiedDiff>::coder<ScriptedModel>, AiderCoder<ScriptedModel, UnifiedDiff>>);
   STATIC_REQUIRE(std::is_same_v<Aider<>::format, edit::SearchReplace>);
 }
+
+TEST_CASE("files beyond the entry files are listed with their first comment line, not shown", "[code][aider][context]") {
+  Version v;
+  std::ofstream(v.dir.path() / "optim.py") << "# Muon: orthogonalised momentum.\nSECRET_BODY = 1\n";
+  fs::create_directories(v.dir.path() / "kernels");
+  std::ofstream(v.dir.path() / "kernels/rope.cu") << "// Rotary embeddings for q and k.\n__global__ void rope() {}\n";
+  std::ofstream(v.dir.path() / "run.sh") << "#!/bin/sh\n# Builds and runs the trainer.\nmake\n";
+  std::ofstream(v.dir.path() / "coder.md") << "# an old transcript\n";
+  const std::string prompt = coder_prompt(v.request);
+  CHECK(prompt.find("# Other files of this version (not shown)\n\n"
+                    "- kernels/rope.cu (2 lines): Rotary embeddings for q and k.\n"
+                    "- optim.py (2 lines): Muon: orthogonalised momentum.\n"
+                    "- run.sh (3 lines): Builds and runs the trainer.\n") != std::string::npos);
+  CHECK(prompt.find("SECRET_BODY") == std::string::npos);
+  CHECK(prompt.find("an old transcript") == std::string::npos);
+  CHECK(prompt.find("answer with only lines of the form `READ path`") != std::string::npos);
+  // the entry file is still shown in full, the read-only one too, and neither is listed
+  CHECK(prompt.find("train.py\n```python\nimport math") != std::string::npos);
+  CHECK(prompt.find("- eval.py") == std::string::npos);
+  CHECK(prompt.find("- train.py") == std::string::npos);
+}
+
+TEST_CASE("a listed file is read on request, then edited; reads do not use up reflections", "[code][aider][context]") {
+  Version v;
+  std::ofstream(v.dir.path() / "optim.py") << "# The optimizer.\nmomentum = 0.9\n";
+  ScriptedModel model{{"I need the optimizer first.\n\nREAD optim.py\nREAD `missing.py`\nREAD ../escape.py\n",
+                       block("optim.py", "momentum = 0.9\n", "momentum = 0.95\n")},
+                      {}};
+  AiderOptions options;
+  options.max_reflections = 0;
+  AiderCoder coder(model, SearchReplace{}, options);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->rounds == 2);
+  CHECK(outcome->changed_files == std::vector<std::string>{"optim.py"});
+  CHECK(slurp(v.dir.path() / "optim.py") == "# The optimizer.\nmomentum = 0.95\n");
+  REQUIRE(model.seen.size() == 2);
+  const std::string& shown = model.seen[1].messages[2].content;
+  CHECK(shown.starts_with("The files you asked for:\n\noptim.py\n```python\n# The optimizer.\nmomentum = 0.9\n```\n"));
+  CHECK(shown.find("missing.py: no such file in this version") != std::string::npos);
+  CHECK(shown.find("../escape.py: not shown (the path `../escape.py` climbs out with `..`") != std::string::npos);
+  CHECK(shown.find("Now send your edits") != std::string::npos);
+  CHECK(slurp(v.dir.path() / "coder.md").find("READ optim.py") != std::string::npos);
+}
+
+TEST_CASE("reads are bounded: per answer and per exchange", "[code][aider][context]") {
+  Version v;
+  for (int i = 0; i < 4; ++i) std::ofstream(v.dir.path() / ("m" + std::to_string(i) + ".py")) << "x = " << i << "\n";
+  ScriptedModel model{{"READ m0.py\nREAD m1.py\nREAD m2.py\nREAD m3.py\n", "READ m3.py\n", "READ m2.py\n", "READ m1.py\n"}, {}};
+  AiderOptions options;
+  options.max_reflections = 1;
+  options.max_reads = 2;
+  options.max_read_files = 2;
+  AiderCoder coder(model, SearchReplace{}, options);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  CHECK(model.seen.size() == 4);  // 2 reads + the first answer + 1 reflection
+  const std::string& first = model.seen[1].messages.back().content;
+  CHECK(first.find("m1.py\n```python\nx = 1\n```") != std::string::npos);
+  CHECK(first.find("Not shown (at most 2 files an answer): m2.py m3.py") != std::string::npos);
+  CHECK(model.seen[3].messages.back().content.starts_with("You asked to read files, but the 2 answers"));
+  CHECK(outcome->summary.find("last problem: asked to read files after the last read") != std::string::npos);
+  CHECK(outcome->changed_files.empty());
+}
+
+TEST_CASE("a prompt over the model's context window is refused with both sizes, before any call",
+          "[code][aider][context]") {
+  Version v;
+  std::ofstream(v.dir.path() / "train.py") << "lr = 0.02\n# " << std::string(20000, 'x') << "\n";
+  ScriptedModel model{{block("train.py", "lr = 0.02\n", "lr = 0.03\n")}, {}};
+  AiderOptions options;
+  options.context = {.window = 2000, .answer = 500, .model = "tiny_model"};
+  AiderCoder coder(model, SearchReplace{}, options);
+  auto outcome = coder.implement(v.request);
+  REQUIRE_FALSE(outcome.has_value());
+  CHECK(model.seen.empty());
+  CHECK(outcome.error().code == ExitCode::failure);
+  const std::string& what = outcome.error().what;
+  INFO(what);
+  CHECK(what.starts_with("coder: the prompt for " + v.dir.path().filename().string() + " is about "));
+  CHECK(what.find(" tokens (estimated) + 500 kept for the answer, over the context window of tiny_model, 2,000 tokens") !=
+        std::string::npos);
+  CHECK(outcome.error().fix.find("task.entry_files") != std::string::npos);
+  CHECK(slurp(v.dir.path() / "coder.md").find("over the context window") != std::string::npos);
+
+  // a window that holds it lets it through
+  options.context.window = 10000;
+  AiderCoder roomy(model, SearchReplace{}, options);
+  CHECK(roomy.implement(v.request).has_value());
+}
+
+TEST_CASE("files asked for that would overflow the window are not shown, and the model is told",
+          "[code][aider][context]") {
+  Version v;
+  std::ofstream(v.dir.path() / "big.py") << "# Big.\n" << std::string(30000, 'y') << "\n";
+  ScriptedModel model{{"READ big.py\n", block("train.py", "lr = 0.02\n", "lr = 0.03\n")}, {}};
+  AiderOptions options;
+  options.context = {.window = 3000, .answer = 0, .model = "tiny_model"};
+  AiderCoder coder(model, SearchReplace{}, options);
+  auto outcome = coder.implement(v.request);
+  REQUIRE(outcome.has_value());
+  const std::string& told = model.seen[1].messages.back().content;
+  CHECK(told.starts_with("The files you asked for were not shown: with them this conversation is about "));
+  CHECK(told.find("over the context window of tiny_model, 3,000 tokens") != std::string::npos);
+  CHECK(told.find("yyyy") == std::string::npos);
+}

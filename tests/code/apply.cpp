@@ -293,3 +293,29 @@ TEST_CASE("with editable files set, edits to anything else (run.sh, records, .gi
   }
   CHECK_FALSE(fs::exists(tmp.path() / "new.txt"));
 }
+
+TEST_CASE("a task's editable patterns open more files to edits, and nothing else", "[code][apply][editable]") {
+  TempDir tmp;
+  for (const char* f : {"train_gpt2.cpp", "kernels.cu", "include/lib/x.hpp", "run.sh", "meta.json", ".git/config"}) {
+    fs::create_directories((tmp.path() / f).parent_path());
+    std::ofstream(tmp.path() / f) << "original\n";
+  }
+  ApplyOptions options;
+  options.entry_files = {"train_gpt2.cpp"};
+  options.only_entry_files = true;
+  options.editable = {"*.cu", "*.cuh", "*.hpp", "*.sh"};  // the NanoGPT task's patterns
+  std::vector<Edit> edits;
+  for (const char* f : {"kernels.cu", "rope.cuh", "include/lib/x.hpp", "run.sh", "meta.json", ".git/config", "notes.txt"})
+    edits.push_back({f, "", "changed\n", Edit::Kind::whole_file});
+  auto r = apply_edits(tmp.path(), edits, options);
+  REQUIRE(r.has_value());
+  // '*' crosses '/': include/lib/x.hpp matches *.hpp; a new rope.cuh may be created
+  CHECK(r->changed_files == std::vector<std::string>{"kernels.cu", "rope.cuh", "include/lib/x.hpp", "run.sh"});
+  REQUIRE(r->blocks.size() == 7);
+  for (std::size_t i = 4; i < 7; ++i) {
+    INFO(r->blocks[i].edit.path);
+    CHECK(r->blocks[i].status == BlockStatus::failed);
+    CHECK(r->blocks[i].reason.find("edit only train_gpt2.cpp, *.cu, *.cuh, *.hpp, *.sh") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(tmp.path() / "notes.txt"));
+}

@@ -319,6 +319,50 @@ TEST_CASE("a node cannot fill the disk: files, logs and /tmp are capped", "[exec
   CHECK(text(next.stdout_path) == "fine\n");
 }
 
+TEST_CASE("a node whose files add up past its disk limit is stopped, in the sandbox or not", "[exec][sandbox][limits]") {
+  for (const auto kind : {ex::SandboxKind::bwrap, ex::SandboxKind::off}) {
+    INFO((kind == ex::SandboxKind::bwrap ? "bwrap" : "off"));
+    RunFolder run;
+    const auto before = run.outside();
+    ex::LocalOptions o;
+    o.sandbox.kind = kind;
+    o.sandbox.limits.disk_mb = 3;
+    o.kill_grace = 300ms;
+    ex::Local local(o);
+    const auto start = std::chrono::steady_clock::now();
+    // files of 500 kB each, under every per-file limit, ignoring SIGTERM
+    auto r = run_job(local, run.version,
+                     "trap '' TERM; i=0; while :; do head -c 500000 /dev/zero > f$i; i=$((i+1)); sleep 0.02; done", 60s);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(r.describe());
+    CHECK_FALSE(r.succeeded());
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.aborted == "its folder holds more than its disk limit of 3 MB (executor.limits.disk_mb); raise the limit, "
+                       "or keep large outputs out of the version folder");
+    CHECK(took < 20.0);
+    CHECK(fs::exists(run.version / "f6"));  // 3.5 MB written before it was stopped
+    CHECK(ex::folder_bytes(run.version) < 60u * 1024 * 1024);
+    auto files = [&] { return std::distance(fs::directory_iterator(run.version), fs::directory_iterator{}); };
+    const auto n = files();
+    std::this_thread::sleep_for(600ms);
+    CHECK(files() == n);  // nothing of it goes on writing
+    CHECK(run.outside() == before);
+    // the executor's side is unaffected: a small job in a fresh folder runs
+    fs::create_directories(run.root.path() / "v_2");
+    auto next = run_job(local, run.root.path() / "v_2", "echo fine");
+    CHECK(next.succeeded());
+  }
+  // the measure: allocated bytes, hard links once, and an early stop past a bound
+  TempDir dir;
+  std::ofstream(dir.path() / "a", std::ios::binary) << std::string(100000, 'a');
+  fs::create_hard_link(dir.path() / "a", dir.path() / "b");
+  const auto one = ex::folder_bytes(dir.path());
+  CHECK(one >= 100000);
+  CHECK(one < 120000);
+  CHECK(ex::DiskQuota(0).check(dir.path(), true) == std::nullopt);
+  CHECK(ex::DiskQuota(1).check(dir.path(), true) == std::nullopt);
+}
+
 TEST_CASE("the process and open-file limits are set inside the sandbox", "[exec][sandbox][limits]") {
   RunFolder run;
   ex::LocalOptions o;
@@ -438,7 +482,7 @@ TEST_CASE("the Slurm batch script prepares the sandbox on the node and drops the
   CHECK(s.find("sr_bind --ro-bind-try '/data/mini'\n") != std::string::npos);
   CHECK(s.find("for d in /dev/nvidia* /dev/nvidia-caps /dev/dri") != std::string::npos);
   CHECK(s.find("--bind '/runs/r/v_2' '/runs/r/v_2' --chdir '/runs/r/v_2'") != std::string::npos);
-  CHECK(s.find("exec \"$sr_bwrap\" \"$@\" -- /bin/sh -c './run.sh 1'\n") != std::string::npos);
+  CHECK(s.find("exec \"$sr_bwrap\" \"$@\" -- $sr_term /bin/sh -c './run.sh 1'\n") != std::string::npos);
   o.sandbox.kind = ex::SandboxKind::off;
   const std::string off = ex::Slurm(o).script(spec);
   CHECK(off.find("bwrap") == std::string::npos);

@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -111,4 +112,33 @@ TEST_CASE("bad task settings are usage errors naming the key before anything run
   CHECK(r.status == 2);
   CHECK(r.output.find("/dev/zero is not a regular file") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(tmp.path() / "run" / "v_0"));
+}
+
+TEST_CASE("speedrun context shows what the coder sees of a record, in tokens, and whether it fits",
+          "[runner][cli][context]") {
+  auto r = run_shell(speedrun_exe() + " context task=nanogpt_speedrun/record_5 model=o3_mini");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("coder model o3_mini") != std::string::npos);
+  CHECK(r.output.find("  full       train_gpt2.cpp ") != std::string::npos);
+  CHECK(r.output.find("  listed     flash_attention.cuh ") != std::string::npos);
+  CHECK(r.output.find("Fused causal attention (flash-style)") != std::string::npos);
+  CHECK(r.output.find("files: 5 shown in full, 27 listed") != std::string::npos);
+  CHECK(r.output.find("+ 32,768 kept for the answer, in a window of 200,000 tokens: fits") != std::string::npos);
+  CHECK(r.output.find("results.json") == std::string::npos);
+
+  // a window too small: the report says so, and a run refuses to start, naming both sizes
+  auto small = run_shell(speedrun_exe() + " context +model.context_window=1000");
+  INFO(small.output);
+  CHECK(small.status == 1);
+  CHECK(small.output.find("in a window of 1,000 tokens: does NOT fit") != std::string::npos);
+  speedrunner::testing::TempDir tmp;
+  auto run = run_shell("cd " + tmp.path().string() + " && " + speedrun_exe() +
+                       " +model.context_window=1000 workspace.root=" + (tmp.path() / "run").string());
+  INFO(run.output);
+  CHECK(run.status == 2);
+  CHECK(run.output.find("the coder's first prompt on ") != std::string::npos);
+  CHECK(run.output.find(" tokens (estimated), over the context window of replay, 1,000 tokens") != std::string::npos);
+  CHECK(run.output.find("fix: show fewer files in full (task.entry_files") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "run" / "journal.json"));
 }

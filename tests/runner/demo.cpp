@@ -7,6 +7,7 @@
 #include "catch.hpp"
 #include "support.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
@@ -228,6 +229,78 @@ TEST_CASE("each role may have its own model: coder.model answers the coder, mode
   CHECK(bad.status == 2);
   CHECK(bad.output.find("ideator.model") != std::string::npos);
   CHECK(bad.output.find("no_such_model") != std::string::npos);
+}
+
+TEST_CASE("a role's own replay model continues its transcript on resume, as the run's model does",
+          "[runner][cli][demo][roles][resume]") {
+  TempDir tmp;
+  for (const char* d : {"config", "data", "workspace_templates"})
+    std::filesystem::create_directory_symlink(source_root() / d, tmp.path() / d);
+  // the demo's transcript split in two: the ideator's answers (model) and the coder's (coder.model)
+  const auto ideas = tmp.path() / "ideas.jsonl", edits = tmp.path() / "edits.jsonl";
+  int coder_answers = 0;
+  {
+    std::ifstream in(source_root() / "data/demo/collatz_transcript.jsonl");
+    std::ofstream to_ideator(ideas), to_coder(edits);
+    for (std::string line; std::getline(in, line);) {
+      const bool ideator = line.find("\"agent\": \"ideator\"") != std::string::npos;
+      (ideator ? to_ideator : to_coder) << line << "\n";
+      coder_answers += ideator ? 0 : 1;
+    }
+  }
+  const auto run = tmp.path() / "run";
+  const std::string exe = speedrun_exe();
+  const std::string model_arg = "model.transcript=" + ideas.string();
+  const std::string coder_arg =
+      "coder.model={\"provider\": \"replay\", \"name\": \"replay\", \"transcript\": \"" + edits.string() + "\"}";
+  const std::string root_arg = "workspace.root=" + run.string();
+  const std::string out = (tmp.path() / "first.txt").string();
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::chdir(tmp.path().c_str()) != 0) ::_exit(126);
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(exe.c_str(), exe.c_str(), model_arg.c_str(), coder_arg.c_str(), root_arg.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && finished_nodes(run) < 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(child, SIGINT);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  INFO(*ws::read_file(out));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 130);
+  const int before = finished_nodes(run);
+  CHECK(before < 9);
+  // the coder's answers were logged under its role
+  const std::string coder_log = ws::read_file(run / "llm.jsonl").value_or("");
+  CHECK(coder_log.find("\"role\":\"coder\"") != std::string::npos);
+
+  auto r = run_shell("cd '" + tmp.path().string() + "' && " + exe + " resume '" + run.string() + "'");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  // the coder's model went on from the answers it had not given yet
+  const auto rest = ws::read_file(run / "replay_remaining_coder.jsonl");
+  REQUIRE(rest);
+  const auto rest_lines = static_cast<int>(std::count(rest->begin(), rest->end(), '\n'));
+  CHECK(rest_lines < coder_answers);
+  CHECK(rest_lines > 0);
+  CHECK(std::filesystem::exists(run / "replay_remaining.jsonl"));
+  // ... so the tree is the demo's, as if never stopped
+  auto j = ws::Journal::load(run / "journal.json");
+  REQUIRE(j.has_value());
+  REQUIRE(j->n_nodes() == 9);
+  for (const auto& n : j->nodes) CHECK(n.finished());
+  CHECK(j->at(2).buggy());
+  CHECK(j->at(6).metrics.at("max_steps") == 685);
+  CHECK(j->at(5).metrics.at("max_steps") == 667);
+  CHECK(j->best_valid() == 6);
+  CHECK(j->at(8).valid);
+  CHECK(j->at(9).valid);
 }
 
 TEST_CASE("speedrun cancel stops a live runner through its runner.pid, not only its jobs",

@@ -98,6 +98,42 @@ TEST_CASE("a job past the task's timeout is cancelled in Slurm and reported time
   CHECK(read(dir.path() / "stdout.log") == "started\n");
 }
 
+TEST_CASE("a node stopped under Slurm gets SIGTERM inside the sandbox and a grace before SIGKILL",
+          "[slurm][cluster][sandbox]") {
+  need_cluster();
+  ex::Slurm slurm(options());  // the sandbox is on by default
+  REQUIRE(slurm.options().sandbox.kind == ex::SandboxKind::bwrap);
+  {
+    // the command's own handler runs and may work for a moment (the cluster's KillWait is 2 s)
+    TempDir dir;
+    auto h = slurm.submit(spec(dir, "trap 'echo got-term; sleep 1; echo cleaned-up; exit 7' TERM; "
+                                    "echo started; while :; do sleep 0.05; done", 3s));
+    REQUIRE(h);
+    auto r = wait(slurm, *h);
+    INFO(read(dir.path() / "stderr.log"));
+    CHECK(r.timed_out);
+    CHECK(read(dir.path() / "stdout.log") == "started\ngot-term\ncleaned-up\n");
+  }
+  {
+    // a command that ignores SIGTERM is killed with all it started once the grace is over
+    TempDir dir;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto h = slurm.submit(spec(dir, "trap '' TERM; (trap '' TERM; while :; do echo x >> beat; sleep 0.05; done) & "
+                                    "echo started; while :; do sleep 0.05; done", 3s));
+    REQUIRE(h);
+    auto r = wait(slurm, *h);
+    CHECK(r.timed_out);
+    CHECK(std::chrono::steady_clock::now() - t0 < 40s);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(dir.path() / "beat", ec);
+    std::this_thread::sleep_for(600ms);
+    CHECK(std::filesystem::file_size(dir.path() / "beat", ec) == size);
+    std::string state;
+    for (int i = 0; i < 100 && (state = slurm_state(*h)) != "CANCELLED"; ++i) std::this_thread::sleep_for(100ms);
+    CHECK(state == "CANCELLED");
+  }
+}
+
 TEST_CASE("cancel stops a running job through scancel", "[slurm][cluster]") {
   need_cluster();
   TempDir dir;

@@ -136,7 +136,7 @@ TEST_CASE("the batch script asks for the configured resources and starts one pro
   CHECK(s.find("cd '/runs/a b/v_3' || exit 126\n") != std::string::npos);
   // each task in a sandbox of its own (exec/sandbox.hpp)
   CHECK(s.find("exec srun --nodes=1 --ntasks-per-node=8 --cpus-per-task=12 --kill-on-bad-exit=1 "
-               "\"$sr_bwrap\" \"$@\" -- /bin/sh -c './run.sh --steps 10'\n") != std::string::npos);
+               "\"$sr_bwrap\" \"$@\" -- $sr_term /bin/sh -c './run.sh --steps 10'\n") != std::string::npos);
   // Every #SBATCH line comes before the first command, or sbatch ignores it.
   CHECK(s.rfind("#SBATCH") < s.find("export"));
 }
@@ -154,7 +154,7 @@ TEST_CASE("a one-task job runs its command directly, with a time limit from the 
   CHECK(s.find("--partition") == std::string::npos);
   CHECK(s.find("#SBATCH --no-requeue\n") != std::string::npos);
   CHECK(s.find("srun") == std::string::npos);
-  CHECK(s.find("exec \"$sr_bwrap\" \"$@\" -- /bin/sh -c './run.sh'\n") != std::string::npos);
+  CHECK(s.find("exec \"$sr_bwrap\" \"$@\" -- $sr_term /bin/sh -c './run.sh'\n") != std::string::npos);
   o.sandbox.kind = ex::SandboxKind::off;
   CHECK(ex::Slurm(o).script(spec).find("exec /bin/sh -c './run.sh'\n") != std::string::npos);
   o.sandbox.kind = ex::SandboxKind::bwrap;

@@ -5,6 +5,7 @@
 
 #include <speedrunner/code/apply.hpp>
 #include <speedrunner/code/coder.hpp>
+#include <speedrunner/code/context.hpp>
 #include <speedrunner/code/detail/transcript.hpp>
 #include <speedrunner/code/edit.hpp>
 #include <speedrunner/code/search_replace.hpp>
@@ -34,6 +35,10 @@ struct AiderOptions {
   MatchOptions match;
   llm::Params params;
   std::size_t max_shown_bytes = 256 * 1024;  // larger files are named but not shown
+  int max_reads = 3;                  // answers that ask to read listed files (rounds on top of reflections)
+  std::size_t max_read_files = 8;     // files one such answer may ask for
+  std::size_t max_listed = 200;       // other files named in the prompt; more are counted
+  ContextLimit context;               // the model's window; a prompt over it is refused
 };
 
 namespace detail {
@@ -78,11 +83,67 @@ inline std::string show_file(const std::filesystem::path& root, const std::strin
   return relative + "\n" + fence + fence_language(relative) + "\n" + body + fence + "\n";
 }
 
+// The version's other files, one line each with its first comment line, and
+// how to read them: the entry files are shown in full, these only on request.
+inline std::string list_other_files(const CodeRequest& request, const AiderOptions& options) {
+  const auto others = other_files(request.version_dir, request.files, request.read_only);
+  if (others.empty()) return {};
+  std::string out = "# Other files of this version (not shown)\n\n";
+  for (std::size_t k = 0; k < others.size() && k < options.max_listed; ++k) {
+    out += "- " + others[k];
+    auto text = read_file_text(request.version_dir / others[k], others[k]);
+    if (text && text->exists && looks_binary(text->bytes)) out += " (binary)";
+    else if (text && text->exists) {
+      out += " (" + std::to_string(std::count(text->bytes.begin(), text->bytes.end(), '\n')) + " lines)";
+      if (auto what = first_comment_line(text->bytes); !what.empty()) out += ": " + what;
+    }
+    out += "\n";
+  }
+  if (others.size() > options.max_listed)
+    out += "- ... and " + std::to_string(others.size() - options.max_listed) + " more files\n";
+  if (options.max_reads > 0)
+    out += "\nTo read some of them before editing, answer with only lines of the form `READ path`, one per file "
+           "(at most " + std::to_string(options.max_read_files) + " files an answer, " +
+           std::to_string(options.max_reads) + " such answers in all); their contents come back and you then send "
+           "your edits. Any of them may be edited once you have read it.\n";
+  return out + "\n";
+}
+
+// The answer to `READ path` lines: each file as the prompt shows files, or why not.
+inline std::string read_reply(const CodeRequest& request, const std::vector<std::string>& paths,
+                              const AiderOptions& options, bool had_edits) {
+  std::string out = "The files you asked for:\n\n";
+  for (std::size_t k = 0; k < paths.size() && k < options.max_read_files; ++k) {
+    auto where = resolve_inside(request.version_dir, paths[k]);
+    std::error_code ec;
+    if (!where) out += paths[k] + ": not shown (" + where.error().what + ")\n\n";
+    else if (!std::filesystem::exists(where->absolute, ec))
+      out += paths[k] + ": no such file in this version (the listing above names its files)\n\n";
+    else out += show_file(request.version_dir, where->relative, options.max_shown_bytes) + "\n";
+  }
+  if (paths.size() > options.max_read_files) {
+    out += "Not shown (at most " + std::to_string(options.max_read_files) + " files an answer):";
+    for (std::size_t k = options.max_read_files; k < paths.size(); ++k) out += " " + paths[k];
+    out += "\n\n";
+  }
+  if (had_edits) out += "The edit blocks of your answer were not applied: an answer that asks to read files is only that. ";
+  return out + "Now send your edits, in the edit format described in the instructions.\n";
+}
+
+// The prompt's size as the model will count it, about: every message plus a few
+// tokens of framing each.
+inline std::size_t conversation_tokens(const llm::Request& r) {
+  std::size_t n = estimate_tokens(r.system) + 4;
+  for (const auto& m : r.messages) n += estimate_tokens(m.content) + 4;
+  return n;
+}
+
 }  // namespace detail
 
 // The first user message: task, code instructions, hypothesis, hints, failed
 // attempts nearby, constraints, then the files.
-[[nodiscard]] inline std::string coder_prompt(const CodeRequest& request, std::size_t max_shown_bytes = 256 * 1024) {
+[[nodiscard]] inline std::string coder_prompt(const CodeRequest& request, const AiderOptions& options = {}) {
+  const std::size_t max_shown_bytes = options.max_shown_bytes;
   std::string out;
   if (!request.task_description.empty()) out += "# Task\n\n" + request.task_description + "\n\n";
   if (!request.instructions.empty())
@@ -104,6 +165,12 @@ inline std::string show_file(const std::filesystem::path& root, const std::strin
   if (!request.read_only.empty()) {
     out += "# Read-only files (for reference; never edit them)\n\n";
     for (const auto& f : request.read_only) out += detail::show_file(request.version_dir, f, max_shown_bytes) + "\n";
+  }
+  out += detail::list_other_files(request, options);
+  if (!request.editable.empty()) {
+    out += "You may also edit, or create, files matching:";
+    for (const auto& p : request.editable) out += " " + p;
+    out += "\n";
   }
   out += "Implement the hypothesis by editing the files above, in the edit format described in the instructions.\n";
   return out;
@@ -133,6 +200,7 @@ class AiderCoder {
     apply.match = options_.match;
     apply.entry_files = request.files;
     apply.only_entry_files = true;
+    apply.editable = request.editable;
     for (const auto& ro : request.read_only) apply.read_only.push_back({ro});
     apply.read_only.push_back({std::string(coder_history_file), "it is the coder's transcript"});
     apply.read_only.push_back({std::string(coder_readable_file), "it is the coder's transcript"});
@@ -140,14 +208,26 @@ class AiderCoder {
     llm::Request exchange;
     exchange.system = std::string(coder_system_prompt) + std::string(format_.prompt());
     exchange.params = options_.params;
-    exchange.messages.push_back({llm::Role::user, coder_prompt(request, options_.max_shown_bytes)});
+    exchange.messages.push_back({llm::Role::user, coder_prompt(request, options_)});
 
     detail::Transcript log(request.version_dir, Format::name);
     log.system(exchange.system);
     CodeOutcome outcome;
+    // A prompt the model cannot take is refused before it is sent, with both sizes.
+    if (const auto tokens = detail::conversation_tokens(exchange); !options_.context.fits(tokens)) {
+      auto e = Error{"coder: " + options_.context.over("the prompt for " + request.version_dir.filename().string(), tokens),
+                     "show fewer files in full (task.entry_files; the others are listed and read on request), or "
+                     "give the coder a model with a larger window (coder.model); `speedrun context` shows each "
+                     "file's size",
+                     ExitCode::failure};
+      log.note(0, e.what);
+      (void)log.flush();
+      return std::unexpected(std::move(e));
+    }
     std::string last_problem;
     std::size_t applied_blocks = 0;
-    const int max_rounds = 1 + std::max(0, options_.max_reflections);
+    int reads = 0;  // answers that asked to read files; each adds a round
+    int max_rounds = 1 + std::max(0, options_.max_reflections);
     for (int round = 1; round <= max_rounds; ++round) {
       log.prompt(round, exchange.messages.back().content);
       auto answer = model_->complete(exchange);
@@ -164,7 +244,24 @@ class AiderCoder {
 
       std::string feedback;
       auto edits = format_.parse(answer->text);
-      if (!edits) {
+      if (auto wanted = read_requests(answer->text); !wanted.empty()) {
+        if (reads < options_.max_reads) {
+          ++reads;
+          ++max_rounds;
+          std::string shown = detail::read_reply(request, wanted, options_, edits.has_value());
+          exchange.messages.push_back({llm::Role::user, shown});
+          if (const auto tokens = detail::conversation_tokens(exchange); !options_.context.fits(tokens))
+            exchange.messages.back().content =
+                "The files you asked for were not shown: with them " + options_.context.over("this conversation", tokens) +
+                ". Send your edits with what you have, or ask for fewer or smaller files.\n";
+          continue;
+        }
+        feedback = "You asked to read files, but the " + std::to_string(options_.max_reads) +
+                   " answers that may do so are used. Send your edits now, in the edit format described in the "
+                   "instructions.\n";
+        last_problem = "asked to read files after the last read";
+        log.note(round, feedback);
+      } else if (!edits) {
         feedback = "Your answer could not be used: " + edits.error().message() + "\n";
         if (answer->finish == llm::FinishReason::length)
           feedback += "It was cut off at the token limit: send fewer, smaller blocks.\n";
@@ -198,7 +295,13 @@ class AiderCoder {
             break;
           }
       }
-      if (round < max_rounds) exchange.messages.push_back({llm::Role::user, feedback});
+      if (round < max_rounds) {
+        exchange.messages.push_back({llm::Role::user, feedback});
+        if (const auto tokens = detail::conversation_tokens(exchange); !options_.context.fits(tokens)) {
+          last_problem = options_.context.over("the conversation", tokens);
+          break;
+        }
+      }
     }
     outcome.summary = "gave up after " + std::to_string(outcome.rounds) + " rounds (" +
                       std::to_string(options_.max_reflections) + " reflections); last problem: " + last_problem +

@@ -9,6 +9,8 @@
 #include <speedrunner/code/version_files.hpp>
 #include <speedrunner/core/error.hpp>
 
+#include <fnmatch.h>
+
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -31,10 +33,13 @@ struct ApplyOptions {
   // that names no file (a whole-file block without a path line) is for the
   // only one of them.
   std::vector<std::string> entry_files;
-  // When set (and entry_files is not empty), entry_files are the only files
-  // edits may change or create: run.sh, the run's records and .git stay as
-  // they are. The coder sets it; the task names its entry files.
+  // When set (and entry_files is not empty), entry_files and the files that
+  // match `editable` are the only files edits may change or create: run.sh, the
+  // run's records and .git stay as they are unless a pattern names them. The
+  // coder sets it; the task names its entry files and patterns.
   bool only_entry_files = false;
+  // fnmatch patterns (without FNM_PATHNAME: '*' crosses '/') of paths relative to the root.
+  std::vector<std::string> editable;
 };
 
 enum class BlockStatus { applied, already_applied, failed };
@@ -161,6 +166,10 @@ inline std::string line_span(std::size_t first, std::size_t count) {
         auto allowed = resolve_inside(root, e);
         listed = listed || (allowed && allowed->absolute == where->absolute);
         names += (names.empty() ? "" : ", ") + e;
+      }
+      for (const auto& pattern : options.editable) {
+        listed = listed || ::fnmatch(pattern.c_str(), where->relative.c_str(), 0) == 0;
+        names += (names.empty() ? "" : ", ") + pattern;
       }
       if (!listed) {
         refuse(where->relative + " is not a file this task lets you edit; edit only " + names + ".");

@@ -25,6 +25,7 @@ struct FailedAttempt {
 struct CodeRequest {
   std::filesystem::path version_dir;        // every edit stays inside it
   std::vector<std::string> files;           // editable files, relative to version_dir
+  std::vector<std::string> editable;        // patterns of further files edits may change or create
   std::vector<std::string> read_only;       // shown, never edited (data, evaluation)
   std::string task_description;             // what the task is (its goal and how it is judged)
   std::string instructions;                 // the task's code instructions

@@ -129,7 +129,8 @@ struct SandboxLimitSettings {
     (NonNegative<std::int64_t>, open_files),            // ulimit -n
     (NonNegative<std::int64_t>, file_mb),               // the largest file a node writes, logs included
     (std::optional<NonNegative<std::int64_t>>, memory_mb),  // address space; null: none (CUDA reserves much)
-    (NonNegative<std::int64_t>, tmp_mb));               // the private /tmp and /dev/shm (memory-backed)
+    (NonNegative<std::int64_t>, tmp_mb),                // the private /tmp and /dev/shm (memory-backed)
+    (std::optional<NonNegative<std::int64_t>>, disk_mb));  // the version folder's total size; null: 65536
 };
 
 enum class ExecutorKind { local, slurm };
@@ -227,7 +228,10 @@ struct TaskSettings {
     (std::string, description),              // what the scientist is told the task is
     (std::string, code_instructions),        // rules for edits (keep the log lines, ...)
     (std::string, template_dir),             // workspace_templates/... copied to v_0
-    (std::vector<std::string>, entry_files), // files the coder may edit
+    (std::vector<std::string>, entry_files), // files the coder sees in full and may edit
+    // further files edits may change or create: patterns relative to a version
+    // ('*' matches any characters, '/' included: "*.cu" is every .cu file)
+    (std::optional<std::vector<std::string>>, editable_files),
     (std::string, launch_command),           // run in the version directory
     (std::map<std::string, std::string>, env),
     (std::map<std::string, MetricType>, metrics),

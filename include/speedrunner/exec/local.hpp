@@ -12,6 +12,7 @@
 // printing without end neither fills the disk nor stalls on a full pipe.
 #pragma once
 
+#include <speedrunner/exec/disk.hpp>
 #include <speedrunner/exec/executor.hpp>
 #include <speedrunner/exec/sandbox.hpp>
 #include <speedrunner/metrics/early_abort.hpp>
@@ -285,6 +286,7 @@ class Local {
     job.started = Clock::now();
     job.watch_out = metrics::LogWatch(spec.watch);
     job.watch_err = metrics::LogWatch(spec.watch);
+    job.disk = DiskQuota(options_.sandbox.limits.disk_mb);
     job.placement = "slot " + std::to_string(slot);
     if (auto g = slot_gpus(slot); !g.empty()) job.placement += ", CUDA_VISIBLE_DEVICES=" + g;
     busy_[static_cast<std::size_t>(slot)] = true;
@@ -298,6 +300,7 @@ class Local {
     if (it == jobs_.end()) return std::nullopt;
     Job& job = it->second;
     watch(job);
+    if (!job.aborted_reason) job.aborted_reason = job.disk.check(job.spec.dir);
     const auto now = Clock::now();
     if (!job.leader_done) {
       int status = 0;
@@ -316,6 +319,7 @@ class Local {
       watch(job);
       if (!job.aborted_reason) job.aborted_reason = job.watch_out.finish();
       if (!job.aborted_reason) job.aborted_reason = job.watch_err.finish();
+      if (!job.aborted_reason) job.aborted_reason = job.disk.check(job.spec.dir, true);
       JobResult r;
       if (job.leader_status && WIFEXITED(*job.leader_status)) r.exit_code = WEXITSTATUS(*job.leader_status);
       else if (job.leader_status && WIFSIGNALED(*job.leader_status)) r.signal = WTERMSIG(*job.leader_status);
@@ -421,6 +425,7 @@ class Local {
     bool timed_out = false;
     std::optional<std::string> aborted_reason{};
     metrics::LogWatch watch_out{{}}, watch_err{{}};
+    DiskQuota disk{};
     std::filesystem::path stdout_path{}, stderr_path{};
     off_t read_out = 0, read_err = 0;
     std::string placement{};

@@ -35,6 +35,9 @@ struct SandboxLimits {
   std::int64_t file_mb = 32768;     // ulimit -f: the largest file a node may write (logs included)
   std::int64_t memory_mb = 0;       // ulimit -v: address space; CUDA programs reserve far more than they use
   std::int64_t tmp_mb = 4096;       // size of the private /tmp and of /dev/shm (memory-backed)
+  // The version folder's total size (exec/disk.hpp): measured by the executor,
+  // which stops a node past it, sandboxed or not.
+  std::int64_t disk_mb = 65536;
 };
 
 struct SandboxOptions {
@@ -165,13 +168,19 @@ inline std::string ulimit_line(char flag, std::int64_t value) {
   // nothing can be written outside the folder, /tmp and /dev/shm.
   s += "set -- \"$@\" --bind " + d + " " + d + " --chdir " + d +
        " --remount-ro / --setenv TMPDIR /tmp --setenv HOME /tmp\n";
+  // SIGTERM is for the command. Slurm's scancel and time limit signal every
+  // process of the job, bwrap included, and bwrap's end would take the sandbox
+  // down at once (SIGKILL), leaving no grace. So bwrap and the sandbox's init
+  // inherit an ignored SIGTERM, and env (coreutils 9.0 or later) gives the
+  // command the default back; where env cannot, bwrap ends on SIGTERM as before.
+  s += "sr_term=\nif env --default-signal=TERM true 2>/dev/null; then trap '' TERM; sr_term='env --default-signal=TERM'; fi\n";
   return s;
 }
 
 // What goes before `/bin/sh -c CMD` on the line that starts the command: bwrap
 // with the arguments the prelude left. Empty when the sandbox is off.
 [[nodiscard]] inline std::string sandbox_launcher(const SandboxOptions& o) {
-  return o.kind == SandboxKind::off ? std::string{} : std::string("\"$sr_bwrap\" \"$@\" -- ");
+  return o.kind == SandboxKind::off ? std::string{} : std::string("\"$sr_bwrap\" \"$@\" -- $sr_term ");
 }
 
 // `unset` of the credentials a node must not inherit; empty when there are none.

@@ -7,6 +7,7 @@
 
 #include <speedrunner/exec/detail/slurm_cli.hpp>
 #include <speedrunner/exec/executor.hpp>
+#include <speedrunner/exec/disk.hpp>
 #include <speedrunner/exec/sandbox.hpp>
 #include <speedrunner/metrics/early_abort.hpp>
 #include <speedrunner/workspace/atomic_file.hpp>
@@ -144,7 +145,7 @@ class Slurm {
       return fail("sbatch accepted " + spec.name + " but printed no job id: '" + std::string(detail::trim(run.out)) + "'",
                   "check that " + tool_path("sbatch") + " is Slurm's sbatch", ExitCode::failure);
     JobHandle handle{std::string(ref_prefix) + *id};
-    jobs_.emplace(handle.ref, Job(spec, *id));
+    jobs_.emplace(handle.ref, Job(spec, *id, options_.sandbox.limits.disk_mb));
     return handle;
   }
 
@@ -154,6 +155,9 @@ class Slurm {
     refresh(false);
     Job& job = it->second;
     watch(job);
+    // the version folder is on storage the runner shares with the compute node
+    if (!job.aborted && job.status && job.status->state == detail::JobState::running)
+      job.aborted = job.disk.check(job.spec.dir);
     const auto now = Clock::now();
     if (!job.status) {
       if (job.misses < 3 && !(unreachable_since_ && now - *unreachable_since_ > options_.unreachable_limit))
@@ -218,7 +222,7 @@ class Slurm {
     const auto& st = found.front();
     std::error_code ec;
     if (!st.work_dir.empty() && !std::filesystem::equivalent(st.work_dir, spec.dir, ec)) return false;
-    Job job(spec, *id);
+    Job job(spec, *id, options_.sandbox.limits.disk_mb);
     job.status = st;
     jobs_.insert_or_assign(handle.ref, std::move(job));
     return true;
@@ -289,7 +293,8 @@ class Slurm {
   using Clock = std::chrono::steady_clock;
 
   struct Job {
-    Job(JobSpec s, std::string i) : spec(std::move(s)), id(std::move(i)), watch_out(spec.watch), watch_err(spec.watch) {}
+    Job(JobSpec s, std::string i, std::int64_t disk_mb)
+        : spec(std::move(s)), id(std::move(i)), watch_out(spec.watch), watch_err(spec.watch), disk(disk_mb) {}
     JobSpec spec;
     std::string id;
     std::optional<detail::JobStatus> status;
@@ -301,6 +306,7 @@ class Slurm {
     std::optional<Clock::time_point> requeued_at;
     std::string requeue_error;
     metrics::LogWatch watch_out, watch_err;
+    DiskQuota disk;
     off_t read_out = 0, read_err = 0;
   };
 
@@ -438,6 +444,7 @@ class Slurm {
     watch(job);
     if (!job.aborted) job.aborted = job.watch_out.finish();
     if (!job.aborted) job.aborted = job.watch_err.finish();
+    if (!job.aborted) job.aborted = job.disk.check(job.spec.dir, true);
     r.aborted = job.aborted.value_or("");
     if (r.aborted.empty() && r.timed_out && r.wall_s < 1 && job.running_since)
       r.wall_s = std::chrono::duration<double>(Clock::now() - *job.running_since).count();

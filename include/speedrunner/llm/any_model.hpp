@@ -86,6 +86,7 @@ struct RunModelOptions {
   CacheMode cache = CacheMode::off;        // llm.cache
   std::filesystem::path cache_dir;         // where cache entries live (e.g. RUN_DIR/llm_cache)
   std::filesystem::path log_dir;           // default log directory when a request names none
+  std::string role;                        // the role a role's own model serves ("coder"); empty: the run's model
 };
 
 // Cached< Budgeted< Retrying< Logged< provider >>>>: a cache hit costs nothing and
@@ -94,7 +95,7 @@ struct RunModelOptions {
 [[nodiscard]] inline Result<AnyModel> make_run_model(const ModelConfig& config, const RunModelOptions& options) {
   auto base = make_model(config);
   if (!base) return std::unexpected(base.error());
-  AnyModel logged(Logged<AnyModel>(std::move(*base), options.log_dir, config.name), config.name);
+  AnyModel logged(Logged<AnyModel>(std::move(*base), options.log_dir, config.name, options.role), config.name);
   auto policy = ExponentialBackoff::from(config.retry);
   if (config.provider == Provider::replay) policy.max_attempts = 1;
   AnyModel retrying(Retrying<AnyModel>(std::move(logged), policy), config.name);

@@ -73,6 +73,9 @@ struct ModelConfig {
   bool strip_think = false;  // remove <think>...</think> (raw-served R1 and distills)
   std::string transcript;    // replay: the JSONL transcript (llm/replay.hpp)
   std::string ca_cert_path;  // extra CA bundle for a self-hosted HTTPS endpoint
+  // Tokens the model reads and writes in one call (prompt + answer); 0: unknown,
+  // and the coder does not check its prompts against it.
+  std::int64_t context_window = 0;
   // The key itself, when the runner resolved it from config/secrets; empty: read
   // api_key_env at make_model time. Never written to any file or message.
   std::string api_key;
@@ -140,7 +143,8 @@ inline Result<void> positive(std::string_view path, double v) {
   const auto& o = value.get_object();
   Result<void> r = only_known_keys(
       o, path, {"provider", "name", "base_url", "api_key_env", "api_key", "api_version", "reasoning", "params",
-                "price", "stream", "timeouts", "retry", "system_role", "strip_think", "transcript", "ca_cert_path"});
+                "price", "stream", "timeouts", "retry", "system_role", "strip_think", "transcript", "ca_cert_path",
+                 "context_window"});
   ModelConfig c;
   static constexpr std::pair<std::string_view, Provider> providers[] = {
       {"openai", Provider::openai}, {"azure", Provider::azure}, {"anthropic", Provider::anthropic},
@@ -159,6 +163,10 @@ inline Result<void> positive(std::string_view path, double v) {
   if (r) r = read_field(o, path, "stream", c.stream);
   if (r) r = read_enum(o, path, "system_role", c.system_role, roles);
   if (r) r = read_field(o, path, "strip_think", c.strip_think);
+  if (r) r = read_field(o, path, "context_window", c.context_window);
+  if (r && c.context_window < 0)
+    r = fail(join_path(path, "context_window") + ": must not be negative",
+             "give the model's context window in tokens (0: unknown, not checked)");
   if (r) r = read_field(o, path, "transcript", c.transcript);
   if (r) r = read_field(o, path, "ca_cert_path", c.ca_cert_path);
   if (!r) return std::unexpected(r.error());

@@ -84,8 +84,12 @@ class Logged {
 
  public:
   // default_dir: where lines go when a request names no log_dir; empty: nowhere.
-  Logged(M model, std::filesystem::path default_dir, std::string model_name)
-      : model_(std::move(model)), default_dir_(std::move(default_dir)), name_(std::move(model_name)) {}
+  // role: the run's role this model serves alone ("coder" for coder.model), written
+  // in each line so a resumed replay model knows which answers it already gave;
+  // empty for the run's `model`.
+  Logged(M model, std::filesystem::path default_dir, std::string model_name, std::string role = {})
+      : model_(std::move(model)), default_dir_(std::move(default_dir)), name_(std::move(model_name)),
+        role_(std::move(role)) {}
 
   // llm_<agent>.jsonl, or llm.jsonl for a request without an agent.
   [[nodiscard]] static std::string file_name(std::string_view agent) {
@@ -106,6 +110,7 @@ class Logged {
                              {"system", request.system},
                              {"messages", detail::messages_json(request.messages)},
                              {"params", detail::params_json(request.params)}};
+    if (!role_.empty()) line["role"] = role_;
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     if (out) {
       line["answer"] = out->text;
@@ -131,6 +136,7 @@ class Logged {
   M model_;
   std::filesystem::path default_dir_;
   std::string name_;
+  std::string role_;
 };
 
 }  // namespace speedrunner::llm

@@ -19,6 +19,7 @@ struct Task {
   std::string description{};                   // what to improve, for the ideator
   std::filesystem::path template_dir{};        // copied to v_0
   std::vector<std::string> files{};            // the editable entry files, relative to a version
+  std::vector<std::string> editable{};         // patterns of further files edits may change or create
   std::vector<std::string> read_only{};        // shown to the coder, never edited
   std::string code_instructions{};             // for the coder
   std::string package_constraints{};           // what the coder may import or install
