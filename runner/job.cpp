@@ -206,7 +206,7 @@ std::map<std::string, std::int64_t> answers_used(const JobSettings& s) {
   if (j->answers_used) return *j->answers_used;
   std::map<std::string, std::int64_t> used;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
+  for (const auto& e : fs::directory_iterator(s.run_dir, ec)) {
     const std::string name = e.path().filename().string();
     auto t = sr::workspace::read_file(e.path());
     const auto lines = t ? static_cast<std::int64_t>(std::count(t->begin(), t->end(), '\n')) : 0;
