@@ -47,7 +47,6 @@ GPT2::GPT2(const GPT2Config& config, int B, int T, std::uint64_t seed, cudaStrea
   logits_ = alloc<bf16>(N * Vp);
   losses_ = alloc<float>(N);
   loss_sum_ = alloc<float>(1);
-  grad_norm_sq_ = alloc<float>(1);
   if (attention_ == Attention::flash) {
     lse_ = alloc<float>(L * B * NH * T);
     row_dot_ = alloc<float>(std::size_t(B) * NH * T);
@@ -99,13 +98,6 @@ float GPT2::loss() {
   CUDA_CHECK(cudaMemcpyAsync(&value, loss_sum_, sizeof(float), cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   return value;
-}
-
-float GPT2::grad_norm() {
-  float value = 0;
-  CUDA_CHECK(cudaMemcpyAsync(&value, grad_norm_sq_, sizeof(float), cudaMemcpyDeviceToHost, stream_));
-  CUDA_CHECK(cudaStreamSynchronize(stream_));
-  return std::sqrt(value);
 }
 
 void GPT2::forward(const int* tokens, const int* targets, float dloss_scale) {
@@ -189,7 +181,6 @@ void GPT2::backward() {
 }
 
 void GPT2::update(const OptimizerConfig& opt, float lr, int t) {
-  sum_squares(grad_norm_sq_, grads_, layout_.total, false, scratch_, stream_);  // for the log only
   const float muon_lr = lr * (opt.muon_lr / opt.lr);
   for (int p = 0; p < num_params; ++p) {
     const std::size_t o = layout_.offset[p];

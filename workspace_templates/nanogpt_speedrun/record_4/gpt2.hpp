@@ -46,7 +46,6 @@ class GPT2 {
   // they are (e.g. after an all-reduce). lr is AdamW's (Muon's follows the same
   // schedule); t counts from 1.
   void update(const OptimizerConfig& opt, float lr, int t);
-  [[nodiscard]] float grad_norm();  // global, of the last update (waits for the stream)
 
   [[nodiscard]] const GPT2Config& config() const { return config_; }
   [[nodiscard]] const ParamLayout& layout() const { return layout_; }
@@ -89,7 +88,7 @@ class GPT2 {
   bf16* normf_;                                    // (B,T,C)
   float* normf_rstd_;                              // (B,T)
   bf16* logits_;                                   // (B,T,Vp), dlogits after a forward with targets
-  float *losses_, *loss_sum_, *grad_norm_sq_;      // (B,T), scalars
+  float *losses_, *loss_sum_;                      // (B,T), scalar
   // work space
   bf16* attn_scratch_ = nullptr;                   // gemm: 7*B*T*C
   bf16* datt_ = nullptr;                           // gemm: (B,NH,T,T)
