@@ -295,6 +295,7 @@ TEST_CASE("files beyond the entry files are listed with their first comment line
 
 TEST_CASE("a listed file is read on request, then edited; reads do not use up reflections", "[code][aider][context]") {
   Version v;
+  v.request.editable = {"*.py"};  // a listed file is editable where the task's patterns say so
   std::ofstream(v.dir.path() / "optim.py") << "# The optimizer.\nmomentum = 0.9\n";
   ScriptedModel model{{"I need the optimizer first.\n\nREAD optim.py\nREAD `missing.py`\nREAD ../escape.py\n",
                        block("optim.py", "momentum = 0.9\n", "momentum = 0.95\n")},

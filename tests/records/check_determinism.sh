@@ -104,9 +104,9 @@ grep -q "^nvcc .*arch=compute_90,code=sm_90 -I$r3 -I$r3/include $root/tests/reco
 [[ $(grep -c -- '--train /data/t_\*.bin --val /data/v_\*.bin' "$calls") == 4 ]] ||
   fail "the trainer was not run 4 times on SPEEDRUN_TRAIN_FILES/SPEEDRUN_VAL_FILES: $(cat "$calls")"
 # run.sh's mini settings, the short schedule; --muon-lr only where run.sh passes it (record 3).
-grep -q -- '--batch 32 --seq 1024 --grad-accum 1 --steps 12 --warmup 40 --lr 6e-4 --val-every 4 --val-tokens 1048576 --summary' "$calls" ||
+grep -q -- '--batch 32 --seq 1024 --grad-accum 1 --steps 12 --warmup 13 --lr 1.5e-3 --val-every 4 --val-tokens 1048576 --summary' "$calls" ||
   fail "record_1's trainer arguments: $(head -1 "$calls")"
-grep -q -- '--lr 1.8e-3 --val-every 4 --val-tokens 1048576 --muon-lr 0.02 --summary' "$calls" ||
+grep -q -- '--lr 1.8e-3 --val-every 4 --val-tokens 1048576 --warmdown 3 --muon-lr 0.018 --summary' "$calls" ||
   fail "record_3's trainer arguments: $(tail -1 "$calls")"
 [[ $(grep -c -- '--muon-lr' "$calls") == 2 ]] || fail "--muon-lr given to record_1: $(cat "$calls")"
 grep -q 'synthetic' "$calls" && fail "a synthetic corpus was written although SPEEDRUN_TRAIN_FILES was set"
