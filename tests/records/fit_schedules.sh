@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# scripts/records/fit-schedules with a stand-in trainer (FIT_TRAINER) whose final validation loss
+# falls with the schedule's length: the rounds narrow the bracket, the shortest length that reaches
+# the target is chosen with the record's warmup/warmdown fractions, --apply-from writes it into a
+# copy's run.sh, and a missing TARGET or an unknown record is refused.
+set -uo pipefail
+root=$1
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+# a copy of the scripts and templates, so --apply-from writes there
+mkdir -p "$tmp/repo/scripts/records" "$tmp/repo/workspace_templates/nanogpt_speedrun" "$tmp/data"
+cp "$root/scripts/records/fit-schedules" "$tmp/repo/scripts/records/"
+for r in 2 5; do cp -r "$root/workspace_templates/nanogpt_speedrun/record_$r" "$tmp/repo/workspace_templates/nanogpt_speedrun/"; done
+# The stand-in reads the probe's mini line; its loss at step k of an S-step schedule is
+# 3 + 100/(k+10), 0.2 lower at the schedule's last step (the warmdown's gain), validated every 25.
+cat > "$tmp/trainer" <<'SH'
+#!/usr/bin/env bash
+line=$(sed -n '/^ *mini)/,/;;/p' "$1/run.sh" | grep global_batch)
+steps=$(grep -o ' steps=[0-9]*' <<< "$line" | cut -d= -f2)
+warmup=$(grep -o 'warmup=[0-9]*' <<< "$line" | cut -d= -f2)
+echo "warmup $warmup" >> "$1/seen"
+python3 - "$steps" "$SPEEDRUN_TARGET_VAL_LOSS" <<'PY'
+import sys
+S, T = int(sys.argv[1]), float(sys.argv[2])
+for k in list(range(0, S, 25)) + [S]:
+    L = 3 + 100 / (k + 10) - (0.2 if k == S else 0)
+    print(f"step:{k}/{S} val_loss:{L:.4f} train_time:0ms step_avg:0ms")
+    if L <= T:
+        break
+PY
+SH
+chmod +x "$tmp/trainer"
+fit=$tmp/repo/scripts/records/fit-schedules
+# target 3.8: the S-step schedule ends at 2.8 + 100/(S+10), at or below 3.8 from S = 90 on;
+# a longer one crosses 3.8 at a validation (k >= 115) before its end only from S = 116 on.
+TARGET=3.8 FIT_TRAINER=$tmp/trainer "$fit" --records 2,5 --start 2:200,5:150 --rounds 4 --probes 3 --parallel 2 \
+  --data "$tmp/data" --work "$tmp/work" --out "$tmp/out" > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "fit-schedules failed"; }
+python3 - "$tmp/out/fit.json" <<'PY' || { cat "$tmp/log"; exit 1; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["chosen"]
+for r, lo_ok in (("2", 90), ("5", 90)):
+    s = c[r]["steps"]
+    assert lo_ok <= s <= lo_ok + 6, f"record {r}: chose {s}, want 90..96: {c[r]}"
+    assert c[r]["longest_short"] < lo_ok <= s, c[r]
+    assert c[r]["verdict"] == "ends_at_target", c[r]
+assert c["2"]["warmup"] == round(c["2"]["steps"] * 256 / 9536) and c["2"]["warmdown"] == round(c["2"]["steps"] * 2000 / 9536), c["2"]
+assert c["5"]["warmup"] == 0 and c["5"]["warmdown"] == round(c["5"]["steps"] * 1450 / 5100), c["5"]
+v = {p["verdict"] for p in d["probes"]}
+assert {"short", "ends_at_target"} <= v, v
+print("chosen", c["2"]["steps"], c["5"]["steps"], "from", len(d["probes"]), "probes")
+PY
+[[ $? == 0 ]] || fail "wrong fit"
+grep -q '^record  steps' "$tmp/log" || fail "no table: $(cat "$tmp/log")"
+# the probes ran copies: the templates are untouched until --apply-from
+diff -q "$root/workspace_templates/nanogpt_speedrun/record_5/run.sh" "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh" > /dev/null ||
+  fail "a probe changed the template"
+"$fit" --apply-from "$tmp/out/fit.json" > "$tmp/apply.log" 2>&1 || fail "--apply-from failed: $(cat "$tmp/apply.log")"
+s5=$(python3 -c "import json; c = json.load(open('$tmp/out/fit.json'))['chosen']['5']; print(f\"steps={c['steps']} warmup=0 warmdown={c['warmdown']} \")")
+grep -q "global_batch=32 $s5" "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh" ||
+  fail "record 5's mini line is not the fit ($s5): $(grep global_batch=32 "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh")"
+grep -q 'global_batch=512 steps=5100 ' "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh" || fail "the fineweb line changed"
+# refusals
+out=$("$fit" --records 2 2>&1) && fail "ran without TARGET"
+grep -q 'TARGET must be' <<< "$out" || fail "no TARGET message: $out"
+out=$(TARGET=3.8 "$fit" --records 1 2>&1) && fail "fitted record 1"
+grep -q 'fix: name records among 2-5' <<< "$out" || fail "no record message: $out"
+echo "fit-schedules: ok"
