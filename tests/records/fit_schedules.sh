@@ -60,6 +60,12 @@ s5=$(python3 -c "import json; c = json.load(open('$tmp/out/fit.json'))['chosen']
 grep -q "global_batch=32 $s5" "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh" ||
   fail "record 5's mini line is not the fit ($s5): $(grep global_batch=32 "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh")"
 grep -q 'global_batch=512 steps=5100 ' "$tmp/repo/workspace_templates/nanogpt_speedrun/record_5/run.sh" || fail "the fineweb line changed"
+# --fixed keeps record 2's warmup at 7 whatever the length (the stand-in logs what it saw)
+TARGET=3.8 FIT_TRAINER=$tmp/trainer "$fit" --records 2 --start 2:200 --rounds 1 --probes 2 --fixed 2:warmup=7 \
+  --data "$tmp/data" --work "$tmp/work2" --out "$tmp/out2" > "$tmp/log2" 2>&1 || fail "--fixed run failed: $(cat "$tmp/log2")"
+[[ $(sort -u "$tmp"/work2/record_2~steps*/seen) == "warmup 7" ]] || fail "--fixed: the probes saw $(cat "$tmp"/work2/record_2~steps*/seen)"
+out=$(TARGET=3.8 "$fit" --records 2 --fixed 2:lr=1 2>&1) && fail "took --fixed 2:lr=1"
+grep -q 'want R:warmup=N' <<< "$out" || fail "no --fixed message: $out"
 # refusals
 out=$("$fit" --records 2 2>&1) && fail "ran without TARGET"
 grep -q 'TARGET must be' <<< "$out" || fail "no TARGET message: $out"
