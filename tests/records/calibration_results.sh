@@ -174,6 +174,20 @@ grep -q 'record 2 trained other code' "$tmp/stale.txt" && fail "record 2, unchan
 "$script" --logs "$hashed" --out-root "$coded" --scan 4.2 > "$tmp/stale-scan.txt" 2>&1 || fail "--scan stopped at stale code"
 grep -q '^warning: 3 run(s) of record 3 trained other code' "$tmp/stale-scan.txt" || fail "--scan does not warn: $(cat "$tmp/stale-scan.txt")"
 
+# same-code.txt declares a logged hash the same training code as today's template (and nothing else).
+old3=$code  # record 3's hash before the change above
+new3=$("$1/scripts/records/template-hash" "$coded/workspace_templates/nanogpt_speedrun/record_3")
+echo "$old3 $new3 only a comment changed" > "$hashed/same-code.txt"
+"$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/same.txt" 2>&1 || fail "same-code.txt was not honoured: $(cat "$tmp/same.txt")"
+grep -q "record 3: runs of code $old3 count as today's $new3 (same-code.txt: only a comment changed)" "$tmp/same.txt" ||
+  fail "same-code text: $(cat "$tmp/same.txt")"
+echo "// changed again" >> "$coded/workspace_templates/nanogpt_speedrun/record_3/kernels.cu"
+"$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/same2.txt" 2>&1 && fail "same-code.txt matched a later template"
+echo "$old3 only-one-hash" > "$hashed/same-code.txt"
+"$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/same3.txt" 2>&1 && fail "a malformed same-code.txt was accepted"
+grep -q "same-code.txt:1: want 'LOGGED_HASH TEMPLATE_HASH reason'" "$tmp/same3.txt" || fail "malformed same-code text: $(cat "$tmp/same3.txt")"
+rm "$hashed/same-code.txt"
+
 # --dry prints and writes nothing.
 "$script" --logs "$logs" --out-root "$tmp/dry" --dry 4.2 > "$tmp/dry.txt" 2>&1 || fail "--dry failed: $(cat "$tmp/dry.txt")"
 [[ -e $tmp/dry ]] && fail "--dry wrote files"

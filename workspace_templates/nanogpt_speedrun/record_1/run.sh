@@ -19,7 +19,7 @@ case $track in
     train=${SPEEDRUN_TRAIN_FILES:-data/mini/mini_train_*.bin}
     val=${SPEEDRUN_VAL_FILES:-data/mini/mini_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-1048576}}
-    target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.5}}
+    target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.89}}
     global_batch=32 steps=1200 warmup=13 val_every=25 lr=1.5e-3 ;;
   fineweb)  # the record's own settings: 8 x 32 x 1024 = 262,144 tokens a step
     train=${SPEEDRUN_TRAIN_FILES:-data/fineweb10B/fineweb_train_*.bin}

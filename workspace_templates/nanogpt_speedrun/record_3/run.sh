@@ -20,7 +20,7 @@ case $track in
     train=${SPEEDRUN_TRAIN_FILES:-data/mini/mini_train_*.bin}
     val=${SPEEDRUN_VAL_FILES:-data/mini/mini_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-1048576}}
-    target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.5}}
+    target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.89}}
     global_batch=32 steps=180 warmup=6 warmdown=51 val_every=25 lr=1.8e-3 muon_lr=0.018 ;;
   fineweb)  # the record's own settings: 8 x 64 x 1024 = 524,288 tokens a step
     train=${SPEEDRUN_TRAIN_FILES:-data/fineweb10B/fineweb_train_*.bin}
