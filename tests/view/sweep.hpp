@@ -8,8 +8,11 @@
 
 #include "support.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <string>
 
 namespace speedrunner::testing {
@@ -29,9 +32,23 @@ inline std::filesystem::path run_demo(const std::filesystem::path& cwd) {
   return run;
 }
 
-// The agent's time per cell (ms): record 1 from 163.7 s, record 2 from 90.1 s (mini track, H100).
-inline double sweep_time(int record, int seed) {
-  return record == 1 ? (seed == 0 ? 120000 : 100000) : (seed == 0 ? 60000 : 70000);
+// Record R's calibrated mini-track time (ms), from its template's results.json.
+inline double mini_baseline_ms(int record) {
+  std::ifstream in(source_root() / "workspace_templates" / "nanogpt_speedrun" / ("record_" + std::to_string(record)) /
+                   "results.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::smatch m;
+  static const std::regex mini_time(R"re("mini"\s*:\s*\{[^{}]*?"train_time_ms"\s*:\s*([0-9.]+))re");
+  if (!std::regex_search(text, m, mini_time)) return 0;
+  return std::stod(m[1]);
+}
+
+// The agent's fraction of the step R -> R+1 per cell: record 1 0.6 (seed 0) and 0.8 (seed 1),
+// record 2 0.6 and 0.4; its time sits that far from t_R towards t_R+1 of the calibration.
+inline double sweep_fraction(int record, int seed) { return record == 1 ? (seed == 0 ? 0.6 : 0.8) : (seed == 0 ? 0.6 : 0.4); }
+inline long sweep_time(int record, int seed) {
+  const double t_r = mini_baseline_ms(record), t_next = mini_baseline_ms(record + 1);
+  return std::lround(t_r - sweep_fraction(record, seed) * (t_r - t_next));
 }
 
 // SWEEP/rR_hL_sS for R in {1, 2}, L in {0, 1}, S in {0, 1}; returns SWEEP.
@@ -40,7 +57,7 @@ inline std::filesystem::path run_sweep(const std::filesystem::path& cwd) {
   const auto fake = cwd / "fake_train.sh";
   {
     std::ofstream f(fake);
-    f << "#!/bin/sh\n# stands in for ./run.sh: validation lines ending below the 3.5 target at $1 ms\n"
+    f << "#!/bin/sh\n# stands in for ./run.sh: validation lines ending below the track's target at $1 ms\n"
          "echo \"step:0/100 val_loss:10.8 train_time:0ms step_avg:nanms\"\n"
          "echo \"step:50/100 val_loss:4.1 train_time:$(($1 / 2))ms step_avg:1ms\"\n"
          "echo \"step:100/100 val_loss:3.45 train_time:$1ms step_avg:1ms\"\n";
@@ -57,7 +74,7 @@ inline std::filesystem::path run_sweep(const std::filesystem::path& cwd) {
             " ideator=dummy coder=patch science_runner=bon model=replay n_iterations=1 seed=" + std::to_string(seed) +
             " 'knowledge_src_paths=[" + (hints / ("record_" + std::to_string(record)) / ("level_" + std::string(level) + ".txt")).string() +
             "]' workspace.root='" + (sweep / name).string() + "' task.launch_command='" + fake.string() + " " +
-            std::to_string(static_cast<long>(sweep_time(record, seed))) + "'" +
+            std::to_string(sweep_time(record, seed)) + "'" +
             // the stand-in trainer reads no data and lives in the host's /tmp, which a sandboxed node does not see
             " '~task.tracks.mini.data_hash' executor.sandbox=off";
         auto r = run_shell(cmd);
