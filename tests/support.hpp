@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 
@@ -37,6 +39,25 @@ inline std::string speedrun_exe() {
 inline std::filesystem::path source_root() {
   const char* p = std::getenv("SPEEDRUNNER_SOURCE_ROOT");
   return p != nullptr ? p : std::filesystem::current_path();
+}
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ostringstream s;
+  s << std::ifstream(p, std::ios::binary).rdbuf();
+  return s.str();
+}
+
+// Writes a file, creating its folder.
+inline void spit(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+// A working directory that sees the source tree's config, data and templates.
+inline void link_sources(const std::filesystem::path& cwd) {
+  for (const char* d : {"config", "data", "workspace_templates"})
+    std::filesystem::create_directory_symlink(source_root() / d, cwd / d);
 }
 
 // A fresh directory under the system temp folder, removed when it goes out of scope.

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <type_traits>
 
+using speedrunner::testing::slurp;
+
 using namespace speedrunner;
 using namespace speedrunner::code;
 namespace fs = std::filesystem;
@@ -34,12 +36,6 @@ struct ScriptedModel {
     return r;
   }
 };
-
-std::string slurp(const fs::path& p) {
-  std::ostringstream s;
-  s << std::ifstream(p, std::ios::binary).rdbuf();
-  return s.str();
-}
 
 std::string block(const std::string& path, const std::string& search, const std::string& replace) {
   return path + "\n```python\n<<<<<<< SEARCH\n" + search + "=======\n" + replace + ">>>>>>> REPLACE\n```\n";

@@ -16,6 +16,9 @@
 #include <utility>
 #include <vector>
 
+using speedrunner::testing::slurp;
+using speedrunner::testing::spit;
+
 namespace fs = std::filesystem;
 using namespace speedrunner::code;
 using speedrunner::testing::TempDir;
@@ -33,17 +36,6 @@ struct EditCase {
   std::vector<std::string> read_only = {};
   std::function<void(const fs::path& version, const fs::path& outside)> setup = {};
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void spit(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
 
 // One block for `path`.
 std::string block(const std::string& path, const std::string& search, const std::string& replace) {

@@ -18,21 +18,14 @@
 #include <optional>
 #include <sstream>
 
+using speedrunner::testing::slurp;
+using speedrunner::testing::spit;
+
 using namespace speedrunner;
 using namespace speedrunner::code;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ostringstream s;
-  s << std::ifstream(p, std::ios::binary).rdbuf();
-  return s.str();
-}
-void spit(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
 
 // What came of one reply: applied in full, or the message the model would get.
 struct Outcome {

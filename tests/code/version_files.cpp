@@ -10,15 +10,12 @@
 #include <fstream>
 #include <sstream>
 
+using speedrunner::testing::slurp;
+
 using namespace speedrunner::code;
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ostringstream s;
-  s << std::ifstream(p, std::ios::binary).rdbuf();
-  return s.str();
-}
 }  // namespace
 
 TEST_CASE("paths resolve inside the version directory or are refused", "[code][version_files]") {

@@ -11,6 +11,8 @@
 #include "malformed_inputs.hpp"
 #include "support.hpp"
 
+using speedrunner::testing::slurp;
+
 namespace cfg = speedrunner::config;
 using speedrunner::testing::run_shell;
 using speedrunner::testing::speedrun_exe;
@@ -18,10 +20,6 @@ using speedrunner::testing::TempDir;
 using speedrunner::testing::write_file;
 
 namespace {
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -14,6 +14,8 @@
 #include <random>
 #include <sstream>
 
+using speedrunner::testing::slurp;
+
 using speedrunner::data::Gpt2Tokenizer;
 using speedrunner::data::SpecialTokens;
 
@@ -26,13 +28,6 @@ const Gpt2Tokenizer& tokenizer() {
     return std::move(*loaded);
   }();
   return t;
-}
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 struct Case {

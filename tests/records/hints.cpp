@@ -16,16 +16,11 @@
 #include <string>
 #include <vector>
 
+using speedrunner::testing::slurp;
+
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Source file names a text mentions (foo.cuh, gpt2_config.hpp, run.sh, ...).
 std::vector<std::string> file_names(const std::string& text) {

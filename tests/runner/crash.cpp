@@ -20,12 +20,6 @@ using namespace speedrunner::testing;
 
 namespace {
 
-// A working folder that sees the source tree's config, data and templates.
-void link_sources(const std::filesystem::path& cwd) {
-  for (const char* d : {"config", "data", "workspace_templates"})
-    std::filesystem::create_directory_symlink(source_root() / d, cwd / d);
-}
-
 const std::string short_demo = "n_iterations=2";
 
 // What must not depend on a kill: shape, ideas, verdicts, metrics but the

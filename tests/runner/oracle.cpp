@@ -18,21 +18,6 @@ using namespace speedrunner::testing;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ostringstream s;
-  s << std::ifstream(p, std::ios::binary).rdbuf();
-  return s.str();
-}
-void spit(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-// A working directory that sees the source tree's config, data and templates.
-void link_sources(const fs::path& cwd) {
-  for (const char* d : {"config", "data", "workspace_templates"}) fs::create_directory_symlink(source_root() / d, cwd / d);
-}
-
 // One iteration of best-of-1 from v_0: the draft v_1 is the patched tree.
 std::string oracle_command(const fs::path& cwd, const std::string& task, const fs::path& hint, const fs::path& run,
                            const std::string& extra = "") {

@@ -21,16 +21,6 @@ using namespace speedrunner::testing;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ostringstream s;
-  s << std::ifstream(p, std::ios::binary).rdbuf();
-  return s.str();
-}
-void spit(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
 // Records 1-4 whose "trainer" reports train_time T - SPEEDUP; the replay coder's
 // one edit adds 100 to SPEEDUP. Human times: 1000, 800, 600, 500 ms.
 struct FakeRecords {

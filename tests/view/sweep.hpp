@@ -17,11 +17,6 @@
 
 namespace speedrunner::testing {
 
-inline void link_sources(const std::filesystem::path& cwd) {
-  for (const char* d : {"config", "data", "workspace_templates"})
-    std::filesystem::create_directory_symlink(source_root() / d, cwd / d);
-}
-
 // Runs the offline demo in `cwd`; returns its run folder.
 inline std::filesystem::path run_demo(const std::filesystem::path& cwd) {
   link_sources(cwd);
