@@ -72,6 +72,8 @@ TARGET=3.8 FIT_TRAINER=$tmp/trainer "$fit" --records 5 --start 5:100 --short 5:6
 out=$(TARGET=3.8 "$fit" --records 2 --fixed 2:lr=1 2>&1) && fail "took --fixed 2:lr=1"
 grep -q 'want R:warmup=N' <<< "$out" || fail "no --fixed message: $out"
 # refusals
+out=$(TARGET=3.8 "$fit" --records 2 --start 2=525 2>&1) && fail "took --start 2=525"
+grep -q 'want RECORD:STEPS' <<< "$out" || fail "no --start message: $out"
 out=$("$fit" --records 2 2>&1) && fail "ran without TARGET"
 grep -q 'TARGET must be' <<< "$out" || fail "no TARGET message: $out"
 out=$(TARGET=3.8 "$fit" --records 1 2>&1) && fail "fitted record 1"
