@@ -4,12 +4,15 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
 
 namespace speedrunner::testing {
 
@@ -58,6 +61,27 @@ inline void spit(const std::filesystem::path& p, const std::string& text) {
 inline void link_sources(const std::filesystem::path& cwd) {
   for (const char* d : {"config", "data", "workspace_templates"})
     std::filesystem::create_directory_symlink(source_root() / d, cwd / d);
+}
+
+// Starts speedrun ARGS in `cwd` with its stdout and stderr in `out`, without waiting; returns the
+// child's pid (-1 when fork failed), for tests that signal or watch a running loop.
+inline pid_t spawn_speedrun(const std::filesystem::path& cwd, const std::filesystem::path& out,
+                            std::vector<std::string> args) {
+  const std::string exe = speedrun_exe(), dir = cwd.string(), log = out.string();
+  args.insert(args.begin(), exe);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t child = ::fork();  // the child calls only async-signal-safe functions
+  if (child == 0) {
+    if (::chdir(dir.c_str()) != 0) ::_exit(126);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(exe.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return child;
 }
 
 // A fresh directory under the system temp folder, removed when it goes out of scope.

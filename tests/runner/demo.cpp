@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
@@ -42,21 +41,10 @@ int finished_nodes(const std::filesystem::path& run) {
 
 TEST_CASE("the offline demo runs, stops cleanly on SIGINT and resumes to the same tree", "[runner][cli][demo]") {
   TempDir tmp;
-  // a fresh working directory that sees the source tree's config, data and templates
-  for (const char* d : {"config", "data", "workspace_templates"})
-    std::filesystem::create_directory_symlink(source_root() / d, tmp.path() / d);
+  link_sources(tmp.path());
   const std::string out = (tmp.path() / "first.txt").string();
-  const pid_t child = ::fork();
+  const pid_t child = spawn_speedrun(tmp.path(), out, {});
   REQUIRE(child >= 0);
-  if (child == 0) {
-    if (::chdir(tmp.path().c_str()) != 0) ::_exit(126);
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    const std::string exe = speedrun_exe();
-    ::execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   std::filesystem::path run;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline && (run.empty() || finished_nodes(run) < 2)) {
@@ -249,22 +237,13 @@ TEST_CASE("a role's own replay model continues its transcript on resume, as the 
     }
   }
   const auto run = tmp.path() / "run";
-  const std::string exe = speedrun_exe();
-  const std::string model_arg = "model.transcript=" + ideas.string();
-  const std::string coder_arg =
-      "coder.model={\"provider\": \"replay\", \"name\": \"replay\", \"transcript\": \"" + edits.string() + "\"}";
-  const std::string root_arg = "workspace.root=" + run.string();
   const std::string out = (tmp.path() / "first.txt").string();
-  const pid_t child = ::fork();
+  const pid_t child = spawn_speedrun(
+      tmp.path(), out,
+      {"model.transcript=" + ideas.string(),
+       "coder.model={\"provider\": \"replay\", \"name\": \"replay\", \"transcript\": \"" + edits.string() + "\"}",
+       "workspace.root=" + run.string()});
   REQUIRE(child >= 0);
-  if (child == 0) {
-    if (::chdir(tmp.path().c_str()) != 0) ::_exit(126);
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl(exe.c_str(), exe.c_str(), model_arg.c_str(), coder_arg.c_str(), root_arg.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline && finished_nodes(run) < 2)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -280,7 +259,7 @@ TEST_CASE("a role's own replay model continues its transcript on resume, as the 
   const std::string coder_log = ws::read_file(run / "llm.jsonl").value_or("");
   CHECK(coder_log.find("\"role\":\"coder\"") != std::string::npos);
 
-  auto r = run_shell("cd '" + tmp.path().string() + "' && " + exe + " resume '" + run.string() + "'");
+  auto r = run_shell("cd '" + tmp.path().string() + "' && " + speedrun_exe() + " resume '" + run.string() + "'");
   INFO(r.output);
   REQUIRE(r.status == 0);
   // the coder's model went on from the answers it had not given yet

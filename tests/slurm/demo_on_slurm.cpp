@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <thread>
 
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,22 +22,12 @@ TEST_CASE("the collatz demo runs with executor=slurm, scancels its job on SIGINT
           "[slurm][cluster][cli][demo]") {
   need_cluster();
   TempDir tmp;
-  for (const char* d : {"config", "data", "workspace_templates"})
-    std::filesystem::create_directory_symlink(source_root() / d, tmp.path() / d);
+  link_sources(tmp.path());
   const std::string out = (tmp.path() / "first.txt").string();
-  const pid_t child = ::fork();
+  const pid_t child = spawn_speedrun(tmp.path(), out,
+                                     {"executor=slurm", "executor.cpus_per_task=1", "executor.poll_interval_s=0.2",
+                                      "executor.job_name=speedrunner-test", "executor.mem=100M", "executor.max_requeues=1"});
   REQUIRE(child >= 0);
-  if (child == 0) {
-    if (::chdir(tmp.path().c_str()) != 0) ::_exit(126);
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    const std::string exe = speedrun_exe();
-    ::execl(exe.c_str(), exe.c_str(), "executor=slurm", "executor.cpus_per_task=1", "executor.poll_interval_s=0.2",
-            "executor.job_name=speedrunner-test", "executor.mem=100M", "executor.max_requeues=1",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   // Interrupt once a node after the first has its Slurm job in flight.
   std::filesystem::path run;
   std::string job;
