@@ -3,11 +3,13 @@
 
 Both train the same mini-track tokens, 32 x 1024 tokens a step, for the same steps with the same
 schedule (the template's mini settings from its run.sh, warmup and warmdown scaled to --steps), and
-validate at the same steps. Printed per record: ms per step (median of the per-step times and the
-mean, steps 1-10 left out on both sides, with the 10th-90th percentile spread), tokens/s, MFU by one
-FLOP count for both (6 x our parameter count + 6 x layers x width x sequence, per token; dense bf16
-peak of the card), the peak GPU memory in use while it ran (nvidia-smi, sampled every 100 ms; the run is alone on the GPU), the
-validation loss at the last step both reached, and the ratio original/ours of ms per step.
+validate at the same steps. Printed per record: ms per step (the median, of the per-step times, or
+of 10-step windows where a log prints train_time in whole ms, and the mean; steps 1-10, and the
+original record 1's steps that also timed a validation, left out; with the 10th-90th percentile
+spread), tokens/s, MFU by one FLOP count for both (6 x our parameter count + 6 x layers x width x
+sequence, per token; dense bf16 peak of the card), the peak GPU memory in use while it ran
+(nvidia-smi, sampled every 100 ms; the run is alone on the GPU), the validation loss at the last
+step both reached, and the ratio original/ours of the mean ms per step.
 
 Two steps, because the original scripts never enter the repository:
   here:      bench/versus_original.py prepare --mirror MIRROR_GIT --tool ../shared/tools/upstream-record \\
@@ -135,16 +137,27 @@ def parse(log, original_record_1=False):
     text = pathlib.Path(log).read_text(errors="replace")
     vals = {int(s): float(v) for s, v in re.findall(r"step:(\d+)/\d+ val_loss:([0-9.]+)", text)}
     per_step = []
-    if original_record_1:  # "step    k/N | train loss ... | (X ms | Y tok/s)"
-        for k, ms in re.findall(r"step\s+(\d+)/\d+ \| train loss .*?\(([0-9.]+) ms", text):
-            if int(k) > 10:
+    if original_record_1:
+        # "step    k/N | train loss ... | (X ms | Y tok/s)"; "val loss X" after k steps. The step after
+        # a validation times the validation too (6.5 s of 1M tokens on an H100): left out, as our
+        # train_time leaves validation out.
+        last, after_val = 0, False
+        for k, ms, val in re.findall(r"step\s+(\d+)/\d+ \| train loss .*?\(([0-9.]+) ms|val loss ([0-9.]+)", text):
+            if val:
+                vals[last], after_val = float(val), True
+                continue
+            last = int(k)
+            if last > 10 and not after_val:
                 per_step.append(float(ms))
+            after_val = False
         mean = statistics.fmean(per_step) if per_step else None
     else:  # cumulative "step:k/N train_loss:X train_time:Tms"
         cum = {int(k): float(t) for k, t in re.findall(r"step:(\d+)/\d+ train_loss:[0-9.naif]+ train_time:([0-9.]+)ms",
                                                         text)}
         steps = sorted(k for k in cum if k >= 10)
-        per_step = [cum[b] - cum[a] for a, b in zip(steps, steps[1:]) if b == a + 1]
+        # train_time is printed in whole ms: a step's own time would be quantised to 1 ms, so the
+        # median and spread are over windows of 10 steps (0.1 ms)
+        per_step = [(cum[a + 10] - cum[a]) / 10 for a in steps[::10] if a + 10 in cum]
         mean = (cum[steps[-1]] - cum[steps[0]]) / (steps[-1] - steps[0]) if len(steps) > 1 else None
     params = re.search(r"width (\d+).*?(\d+) parameters", text)
     layers = re.search(r"model: (\d+) layers", text)
@@ -160,7 +173,7 @@ def percentile(xs, q):
 
 
 def run(a):
-    up = pathlib.Path(a.upstream)
+    up = pathlib.Path(a.upstream).resolve()  # the runs start in the output folder
     try:
         plan = json.loads((up / "plan.json").read_text())
     except (OSError, ValueError) as e:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/versus_original.py with stand-ins for both trainers, torchrun and nvidia-smi: the table's
 # step times (ours from cumulative train_time, record 1's original from its per-step ms), the
-# ratio, MFU, the validation loss at the last common step, and the refusal of a missing plan.
+# ratio, MFU, the validation loss at the last common step (record 1's original prints "val loss X"
+# after the step), a relative --upstream (the runs start in the output folder), and the refusal of
+# a missing plan.
 set -uo pipefail
 root=$1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -28,8 +30,9 @@ mkdir -p "$tmp/up"
 # the originals: record 1 prints per-step ms (80 ms), record 2 cumulative train_time (100 ms a step)
 cat > "$tmp/up/record_1.py" <<'PY'
 for k in range(1, 31):
-    print(f"step {k:4d}/30 | train loss 5.000000 | norm 1.0000 | lr 1.50e-03 | (80.00 ms | 409600 tok/s)")
-    if k in (20, 30): print(f"step:{k}/30 val_loss:4.5{k} train_time:0ms")
+    ms = 6480.0 if k == 21 else 80.0  # the step after a validation times the validation too
+    print(f"step {k:4d}/30 | train loss 5.000000 | norm 1.0000 | lr 1.50e-03 | ({ms:.2f} ms | 409600 tok/s)")
+    if k in (20, 30): print(f"val loss 4.5{k}0000123")  # after k steps, as the original prints it
 PY
 cat > "$tmp/up/record_2.py" <<'PY'
 t = 0
@@ -44,17 +47,18 @@ cat > "$tmp/up/plan.json" <<'JSON'
 JSON
 printf '#!/bin/sh\nsleep 0.05; echo 1234\n' > "$tmp/smi"; chmod +x "$tmp/smi"
 out=$(VERSUS_TEMPLATES=$tmp/t VERSUS_NO_BUILD=1 VERSUS_TORCHRUN=python3 VERSUS_NVIDIA_SMI=$tmp/smi \
-      python3 "$root/bench/versus_original.py" run --upstream "$tmp/up" --train x --val y --out "$tmp/out" 2>&1)
+      bash -c 'cd "$1" && python3 "$2/bench/versus_original.py" run --upstream up --train x --val y --out out' _ "$tmp" "$root" 2>&1)
 rc=$?
 echo "$out"
 ((rc == 0)) || fail "exit status $rc"
 row() { echo "$out" | grep -E "^ *$1 $2 "; }
 row 1 ours | grep -q ' 40.00 ' || fail "record 1 ours: median 40 ms"
-row 1 original | grep -q ' 80.00 ' || fail "record 1 original: 80 ms from its per-step lines"
+row 1 original | grep -qE ' 80.00 +80.00 ' || fail "record 1 original: 80 ms from its per-step lines (median and mean; the step after a validation left out)"
 row 1 original | grep -q ' 2.000$' || fail "record 1 ratio 2.000"
 row 2 ours | grep -q ' 50.00 ' || fail "record 2 ours: 50 ms"
 row 2 original | grep -q ' 2.000$' || fail "record 2 ratio 100/50 = 2.000"
 row 1 ours | grep -q '4.1300@30' || fail "record 1 ours: validation at the last common step 30"
+row 1 original | grep -q '4.5300@30' || fail "record 1 original: its 'val loss' line after step 30"
 row 2 original | grep -q '4.6300@30' || fail "record 2 original: validation at step 30"
 row 1 ours | grep -q '%' || fail "MFU printed for a named H100"
 row 1 ours | grep -q ' 66.3% ' || fail "MFU of 819,200 tok/s at 6 x 124M + 6 x 12 x 768 x 1024 FLOPs a token on 989.4 TFLOP/s"
