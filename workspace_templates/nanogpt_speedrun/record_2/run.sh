@@ -21,7 +21,7 @@ case $track in
     val=${SPEEDRUN_VAL_FILES:-data/mini/mini_val_*.bin}
     val_tokens=${SPEEDRUN_VAL_TOKENS:-${task_val_tokens:-1048576}}
     target=${SPEEDRUN_TARGET_VAL_LOSS:-${task_target:-3.89}}
-    global_batch=32 steps=525 warmup=32 warmdown=110 val_every=25 lr=1.8e-3 ;;
+    global_batch=32 steps=391 warmup=32 warmdown=82 val_every=25 lr=1.8e-3 ;;
   fineweb)  # the record's own settings: 8 x 64 x 1024 = 524,288 tokens a step
     train=${SPEEDRUN_TRAIN_FILES:-data/fineweb10B/fineweb_train_*.bin}
     val=${SPEEDRUN_VAL_FILES:-data/fineweb10B/fineweb_val_*.bin}
