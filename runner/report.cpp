@@ -91,7 +91,7 @@ int report_command(std::span<const std::string_view> args) {
   std::vector<metrics::RunScore> scores;
   std::vector<metrics::ConditionedRun> conditioned;
   int failed = 0;
-  std::vector<std::string> left_out;  // runs of a step whose next record is not faster: no FSR, no part of a mean
+  std::vector<std::string> left_out;  // runs of a step with no gain on its track: no FSR, no part of a mean
   for (const auto& dir : run_dirs) {
     auto s = metrics::score_run(dir, templates);
     if (!s && s.error().kind == "no_speedup") {
@@ -177,7 +177,7 @@ int report_command(std::span<const std::string_view> args) {
     }
   }
   if (!left_out.empty()) {
-    std::printf("\nleft out of every mean above (no FSR: the step's next record is not faster on its track):\n");
+    std::printf("\nleft out of every mean above (no FSR: their step gains nothing on its track):\n");
     for (const auto& why : left_out) std::printf("  %s\n", why.c_str());
   }
   if (failed > 0) {

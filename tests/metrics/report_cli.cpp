@@ -124,5 +124,30 @@ TEST_CASE("speedrun report keeps a step whose next record is not faster, labelle
   CHECK(r.output.find("mean FSR over 1 record(s): 0.500") != std::string::npos);
   CHECK(r.output.find("left out of every mean above") != std::string::npos);
   CHECK(r.output.find("run_2") != std::string::npos);
+  CHECK(r.output.find("no gain on this track: record R+1 (61000") != std::string::npos);
   CHECK(r.output.find("is not faster than record R (60000") != std::string::npos);
+}
+
+TEST_CASE("speedrun report leaves out a step labelled no_gain in the next record's results.json, with its reason",
+          "[runner][report][no_speedup]") {
+  TempDir dir;
+  // record 2 is faster than record 1 by noise alone (same code): its results.json says so
+  write(dir.path() / "t/record_1/results.json", R"({"tracks": {"mini": {"train_time_ms": 100000}}})");
+  write(dir.path() / "t/record_2/results.json",
+        R"({"tracks": {"mini": {"train_time_ms": 99800, "no_gain": "record 2 is record 1's code on a newer framework"}}})");
+  write_run(dir.path(), "run_1", 99900);  // would score 0.5 against 100000 -> 99800
+  auto r = run_shell(speedrun_exe() + " report " + (dir.path() / "run_1").string() + " --templates " +
+                     (dir.path() / "t").string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("mean FSR") == std::string::npos);  // no scored run, so no mean
+  CHECK(r.output.find("left out of every mean above") != std::string::npos);
+  CHECK(r.output.find("(record 1 -> 2, mini): no gain on this track: record 2 is record 1's code on a newer framework") !=
+        std::string::npos);
+  // a no_gain that is not a sentence is an error naming the file and the key
+  write(dir.path() / "t/record_2/results.json", R"({"tracks": {"mini": {"train_time_ms": 99800, "no_gain": true}}})");
+  auto bad = run_shell(speedrun_exe() + " report " + (dir.path() / "run_1").string() + " --templates " +
+                       (dir.path() / "t").string());
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("record_2/results.json: tracks.mini.no_gain must be a sentence") != std::string::npos);
 }

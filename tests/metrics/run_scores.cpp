@@ -218,6 +218,35 @@ TEST_CASE("baselines come from a calibration on the card the run trained on, whe
   }
 }
 
+TEST_CASE("a step labelled no_gain by the next record is not scored, whatever its times", "[metrics][run_scores]") {
+  TempDir dir;
+  write_templates(dir.path() / "templates");
+  // record 3 is faster than record 2 (50 against 60 s), but its results.json labels the step on the mini track
+  write(dir.path() / "templates" / "record_3" / "results.json",
+        R"({"tracks": {"mini": {"train_time_ms": 50000, "no_gain": "one GPU: nothing to share"}, )"
+        R"("fineweb": {"train_time_ms": 1500000}}})");
+  const std::string nodes = R"({"id": 1, "results": {"valid": true, "metrics": {"train_time": 55000}}})";
+  write_run(dir.path() / "run", R"({"record": 2, "track": "mini"})", nodes);
+  auto s = m::score_run(dir.path() / "run", dir.path() / "templates");
+  REQUIRE_FALSE(s);
+  CHECK(s.error().kind == "no_speedup");
+  CHECK(s.error().message().find("(record 2 -> 3, mini): no gain on this track: one GPU: nothing to share") !=
+        std::string::npos);
+  // the label is per track: on fineweb the same step is scored
+  write_run(dir.path() / "fw", R"({"record": 2, "track": "fineweb"})",
+            R"({"id": 1, "results": {"valid": true, "metrics": {"train_time": 1650000}}})");
+  auto fw = m::score_run(dir.path() / "fw", dir.path() / "templates");
+  REQUIRE(fw);
+  CHECK(fw->fsr == Approx(0.5));
+  // record 3's label says nothing about the step from record 3
+  write(dir.path() / "templates" / "record_4" / "results.json", R"({"tracks": {"mini": {"train_time_ms": 40000}}})");
+  write_run(dir.path() / "r3", R"({"record": 3, "track": "mini"})",
+            R"({"id": 1, "results": {"valid": true, "metrics": {"train_time": 45000}}})");
+  auto next = m::score_run(dir.path() / "r3", dir.path() / "templates");
+  REQUIRE(next);
+  CHECK(next->fsr == Approx(0.5));
+}
+
 TEST_CASE("the shipped templates hold baselines for every step on both tracks", "[metrics][run_scores][shipped]") {
   const auto templates = speedrunner::testing::source_root() / "workspace_templates" / "nanogpt_speedrun";
   for (int r = 1; r <= 4; ++r) {

@@ -29,15 +29,17 @@ struct Baseline {
 // above 1 when it beats R+1. An error of kind "no_speedup" when R+1 is not faster
 // than R on this track (the speedup to recover is not positive, so the fraction
 // means nothing): such a step stays in the benchmark, and reports label its runs
-// and leave them out of their means.
+// "no gain on this track" and leave them out of their means. (A step can also be
+// labelled so in record R+1's results.json, no_gain: score_run.)
 [[nodiscard]] inline Result<double> fraction_of_speedup_recovered(const Baseline& b, double agent_ms) {
   if (!(b.record_ms > 0) || !(b.next_ms > 0) || !std::isfinite(agent_ms) || !(agent_ms > 0))
     return fail("FSR needs positive times, got t_R " + std::to_string(b.record_ms) + " ms, t_R+1 " +
                     std::to_string(b.next_ms) + " ms, t_agent " + std::to_string(agent_ms) + " ms",
                 "check the templates' results.json and the run's train_time metrics");
   if (b.next_ms >= b.record_ms) {
-    auto no_speedup = fail("record R+1 (" + std::to_string(b.next_ms) + " ms) is not faster than record R (" +
-                               std::to_string(b.record_ms) + " ms) on this track, so there is no speedup to recover",
+    auto no_speedup = fail("no gain on this track: record R+1 (" + std::to_string(b.next_ms) +
+                               " ms) is not faster than record R (" + std::to_string(b.record_ms) +
+                               " ms), so there is no speedup to recover",
                            "score this step on a track where the next record is faster, or re-measure the baselines",
                            ExitCode::failure);
     no_speedup.error().kind = "no_speedup";

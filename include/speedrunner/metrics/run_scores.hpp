@@ -112,6 +112,8 @@ struct CardBaseline {
   std::optional<double> target[2], val_tokens[2];
   std::optional<std::string> data_hash[2];  // the calibration's data (results.json's data_hash), where named
   std::string source;  // results.json's "source" of record R's times where they are not our measurement
+  // record R+1's tracks.T.no_gain: why the step R -> R+1 gains nothing on this track ("" when it gains)
+  std::string no_gain;
 };
 [[nodiscard]] inline Result<CardBaseline> load_baseline(const std::filesystem::path& templates, int record,
                                                         const std::string& track,
@@ -146,6 +148,7 @@ struct CardBaseline {
                 data_hash,
                 source};
   };
+  std::string no_gain;
   // record r's main calibration, and its calibration on `card` if it has one
   auto times_of = [&](int r) -> Result<std::pair<Time, std::optional<Time>>> {
     const auto path = templates / ("record_" + std::to_string(r)) / "results.json";
@@ -158,6 +161,13 @@ struct CardBaseline {
     if (section == nullptr)
       return fail(path.string() + ": no positive tracks." + track + ".train_time_ms",
                   "measure record " + std::to_string(r) + " on the " + track + " track first");
+    if (auto* why = detail::at_path(*section, {"no_gain"}); why && r == record + 1) {
+      if (!why->is_string() || why->as_string().empty())
+        return fail(path.string() + ": tracks." + track + ".no_gain must be a sentence saying why the step from record " +
+                        std::to_string(record) + " gains nothing on this track",
+                    "write the reason as a string, or remove no_gain");
+      no_gain = std::string(why->as_string());
+    }
     auto main = time_in(*section, path.string() + " tracks." + track, r);
     if (!main) return std::unexpected(main.error());
     std::optional<Time> on_card;
@@ -186,7 +196,8 @@ struct CardBaseline {
                       {a.target, b.target},
                       {a.val_tokens, b.val_tokens},
                       {a.data_hash, b.data_hash},
-                      !a.source.empty() ? a.source : b.source};
+                      !a.source.empty() ? a.source : b.source,
+                      no_gain};
 }
 
 // The nodes of journal.json with their validity and the value of `metric`
@@ -277,6 +288,15 @@ struct CardBaseline {
                 "calibrate the records on the run's data (scripts/records/device-calibrate, then calibration-results), "
                 "or score runs made on the baselines' data");
   }
+  const std::string step = "record " + std::to_string(*record) + " -> " + std::to_string(*record + 1) + ", " + track;
+  if (!chosen->no_gain.empty()) {
+    // labelled in the next record's results.json: no FSR, whatever the times say (they may differ by noise alone)
+    auto labelled = fail(run_dir.string() + " (" + step + "): no gain on this track: " + chosen->no_gain,
+                         "the step stays in the benchmark; its runs are listed apart and left out of the means",
+                         ExitCode::failure);
+    labelled.error().kind = "no_speedup";
+    return labelled;
+  }
   const Baseline* baseline = &chosen->baseline;
   auto nodes = load_node_times(run_dir / "journal.json", metric);
   if (!nodes) return std::unexpected(nodes.error());
@@ -295,8 +315,7 @@ struct CardBaseline {
   auto fsr = fraction_of_speedup_recovered(*baseline, s.agent_ms);
   if (!fsr)
     return std::unexpected(std::move(fsr.error())
-                               .context(run_dir.string() + " (record " + std::to_string(*record) + " -> " +
-                                        std::to_string(*record + 1) + ", " + track +
+                               .context(run_dir.string() + " (" + step +
                                         (chosen->card.empty() ? "" : ", baselines measured on " + chosen->card) + ")"));
   s.fsr = *fsr;
   s.fsr_range = fsr_range(*baseline, s.agent_ms);
