@@ -13,7 +13,7 @@ step both reached, and the ratio original/ours of the mean ms per step.
 
 Two steps, because the original scripts never enter the repository:
   here:      bench/versus_original.py prepare --mirror MIRROR_GIT --tool ../shared/tools/upstream-record \\
-                 --out .dev/upstream [--records "1 2 3 4 5"] [--steps 300] [--val-every 100]
+                 --out .dev/upstream [--records "1 5"] [--steps 300] [--val-every 100]
              writes .dev/upstream/record_R.py (the original, patched for one GPU with these settings)
              and .dev/upstream/plan.json; .dev is git-ignored: carry it to the device.
   on a GPU:  bench/versus_original.py run --upstream .dev/upstream --train 'data/mini/mini_train_*.bin' \\
@@ -252,7 +252,9 @@ def main():
     p.add_argument("--mirror", required=True)
     p.add_argument("--tool", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--records", default="1 2 3 4 5")
+    p.add_argument("--records", default=" ".join(sorted((d.name[7:] for d in TEMPLATES.glob("record_*")
+                                                          if d.name[7:].isdigit()), key=int)),
+                   help="records to prepare (default: every template present)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--val-tokens", type=int, default=1048576)

@@ -8,6 +8,9 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 card="NVIDIA H100 80GB HBM3"
+# the records whose template exists: a main calibration needs runs of each
+records=$(ls -d "$1"/workspace_templates/nanogpt_speedrun/record_* | sed 's/.*record_//' | sort -n)
+later=$(for r in $records; do ((r > 5)) && echo "$r"; done | wc -l)  # each gets three runs like record 5's
 
 # run_log DIR NAME STEP_MS FLOOR RATE STOP [SCHEDULE]: validation every 25 steps with
 # val_loss = FLOOR + 7.8 exp(-RATE step), ending at the first validation <= STOP (0: never);
@@ -40,6 +43,7 @@ calibration_files() {  # calibration_files DIR: three runs of each record, recor
     run_log "$d" "record_3_run$i" 80 2.8 0.010 3.6
     run_log "$d" "record_4_run$i" 78 2.8 0.012 3.6
     run_log "$d" "oracle_5_run$i" 78 2.8 0.014 3.6
+    for r in $records; do ((r > 5)) && run_log "$d" "record_${r}_run$i" $((84 - 2 * r)) 2.8 0.015 3.6; done
   done
 }
 json() {  # json FILE PYTHON-EXPRESSION-ON-d
@@ -155,7 +159,7 @@ grep -q 'has no run of record(s) \[5\]' "$tmp/partial-main.txt" || fail "missing
 
 # Runs must have trained the code their template has now (device-calibrate logs its hash).
 hashed=$tmp/hashed; mkdir -p "$hashed"; coded=$tmp/coded-out
-for r in 1 2 3 4 5; do
+for r in $records; do
   mkdir -p "$coded/workspace_templates/nanogpt_speedrun/record_$r"
   echo "echo record $r" > "$coded/workspace_templates/nanogpt_speedrun/record_$r/run.sh"
 done
@@ -165,7 +169,7 @@ for r in 2 3; do  # records 2 and 3 with their code hash (record 3's oracle runs
   for i in 1 2 3; do CODE=$code run_log "$hashed" "record_${r}_run$i" 80 2.8 0.010 3.6; done
 done
 "$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/coded.txt" 2>&1 || fail "runs of today's code were refused: $(cat "$tmp/coded.txt")"
-grep -q '9 run(s) predate the code hash' "$tmp/coded.txt" || fail "the runs without a hash are not counted: $(cat "$tmp/coded.txt")"
+grep -q "$((9 + 3 * later)) run(s) predate the code hash" "$tmp/coded.txt" || fail "the runs without a hash are not counted: $(cat "$tmp/coded.txt")"
 echo "// changed" >> "$coded/workspace_templates/nanogpt_speedrun/record_3/kernels.cu"
 "$script" --logs "$hashed" --out-root "$coded" 4.2 > "$tmp/stale.txt" 2>&1 && fail "runs of record 3's old code were accepted"
 grep -q "3 run(s) of record 3 trained other code" "$tmp/stale.txt" || fail "stale-code text: $(cat "$tmp/stale.txt")"
@@ -266,6 +270,19 @@ echo "data hash $hash_a" > "$twodata/a/data.txt"; echo "data hash $hash_b" > "$t
   fail "runs on two data hashes were accepted"
 grep -q "mixes runs on different data: a: $hash_a, b: $hash_b" "$tmp/twodata.txt" ||
   fail "the refusal does not name both hashes: $(cat "$tmp/twodata.txt")"
+
+# A step labelled no gain (tracks.mini.no_gain in record R+1's results.json) keeps its label through
+# a new calibration, which names it instead of warning that the record is not faster.
+labelled=$tmp/labelled-out; cp -r "$out" "$labelled"
+l5=$labelled/workspace_templates/nanogpt_speedrun/record_5/results.json
+python3 -c "import json, sys; p = sys.argv[1]; d = json.load(open(p)); d['tracks']['mini']['no_gain'] = 'the same code as record 4'; json.dump(d, open(p, 'w'))" "$l5"
+"$script" --logs "$slow" --out-root "$labelled" 4.2 > "$tmp/labelled.txt" 2>&1 || fail "a labelled calibration was refused: $(cat "$tmp/labelled.txt")"
+[[ $(json "$l5" 'd["tracks"]["mini"].get("no_gain"), "no_gain" in d["tracks"]["fineweb"]') == "the same code as record 4 False" ]] ||
+  fail "the label did not survive: $(json "$l5" 'd["tracks"]')"
+grep -q 'record 4 -> 5 (mini): labelled no gain: the same code as record 4' "$tmp/labelled.txt" || fail "label not named: $(cat "$tmp/labelled.txt")"
+grep -q 'warning: record(s) \[5\] are not faster' "$tmp/labelled.txt" && fail "a labelled step was warned about: $(cat "$tmp/labelled.txt")"
+"$script" --logs "$slow" --out-root "$out" --dry 4.2 2>&1 | grep -q 'warning: record(s) \[5\] are not faster' ||
+  fail "an unlabelled slower record 5 gave no warning"
 
 ((failures == 0)) && echo "calibration-results: all checks passed"
 exit $((failures > 0))

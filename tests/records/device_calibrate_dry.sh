@@ -33,7 +33,11 @@ grep -q 'dir=.*/workspace_templates/nanogpt_speedrun/record_3 ' "$logs/train_rec
 order=$(awk -F'\t' '$3 == 2 { printf "%s ", $1 }' "$logs/runs.tsv")
 [[ $order == "record_2_run1 record_3_run1 " ]] || fail "lane 2 ran in the order '$order'"
 ls "$logs"/build_oracle_* > /dev/null 2>&1 && fail "ORACLES=0 still built the oracle trees"
-grep -c 'is identical to' "$tmp/lanes.txt" | grep -qx 4 || fail "the four patch-identity checks did not all pass: $(cat "$tmp/lanes.txt")"
+steps=$(( $(ls -d "$1"/workspace_templates/nanogpt_speedrun/record_* | wc -l) - 1 ))
+grep -c 'is identical to' "$tmp/lanes.txt" | grep -qx $steps || fail "the $steps patch-identity checks did not all pass: $(cat "$tmp/lanes.txt")"
+# only the trees the plan trains are built
+[[ $(cd "$logs" && ls build_*.log | tr '\n' ' ') == "build_record_1.log build_record_2.log build_record_3.log " ]] ||
+  fail "built other trees than the plan's: $(cd "$logs" && ls build_*.log)"
 tar -tzf "$tmp/lanes/out/calibration.tar.gz" | grep -q 'runs.tsv' || fail "calibration.tar.gz lacks runs.tsv"
 grep -qx 'GPUS=1 2' "$logs/plan.txt" || fail "plan.txt does not record GPUS"
 
@@ -101,7 +105,8 @@ refuse() {  # refuse NAME PATTERN ENV...
   [[ -e $tmp/$name/work/logs/runs.tsv ]] && fail "$name: runs were started"
 }
 refuse more_lanes "3 lanes but only 2 GPUs" GPUS="1 2" PLAN="record_1 record_2 record_3"
-refuse bad_record "record_9" GPUS="0" PLAN="record_9"
+refuse bad_record "record_99" GPUS="0" PLAN="record_99"
+refuse bad_oracle "oracle_1" GPUS="0" PLAN="oracle_1"
 refuse bad_target "record_3@high" GPUS="0" PLAN="record_3@high"
 refuse oracle_off "ORACLES=0" GPUS="0" ORACLES=0 PLAN="oracle_3"
 refuse bad_gpu "GPUS entry 'x'" GPUS="x" PLAN="record_1"

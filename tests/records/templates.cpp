@@ -35,6 +35,13 @@ double mini_default_target(int r) {
   return std::stod(run.substr(at + 13));
 }
 
+// The records whose template exists: 1 .. last_record().
+int last_record() {
+  int last = 0;
+  while (fs::is_directory(templates / ("record_" + std::to_string(last + 1)))) ++last;
+  return last;
+}
+
 // All source text of record r (every .cu/.cuh/.cpp/.hpp/.sh), concatenated.
 std::string sources_of(int r) {
   std::string all;
@@ -55,28 +62,31 @@ struct Span {
 };
 const Span spans[] = {
     {"layernorm_forward", 0, 0},
-    {"rmsnorm_forward", 1, 5},                              // weightless RMSNorm throughout
+    {"rmsnorm_forward", 1, 7},                              // weightless RMSNorm throughout
     {"gelu_forward", 1, 4},                                 // exact GELU until record 5's ReLU^2
     {"attention_branch_scale", 1, 4},                       // the branch over sqrt(24) until record 5
     {"wpe", 1, 1},                                          // learned positions, replaced by rotary
     {"fill_normal", 1, 1},                                  // N(0, 0.02) embeddings; PyTorch's init from 2
     {"grad_clip", 1, 1},                                    // global clipping, none from 2
     {"min_lr_fraction", 1, 1},                              // linear decay to 1/11
-    {"rope_forward", 2, 5}, {"rope_backward", 2, 5}, {"rope_table", 2, 5},
-    {"warmdown_steps", 2, 5},                               // the trapezoid schedule
+    {"rope_forward", 2, 7}, {"rope_backward", 2, 7}, {"rope_table", 2, 7},
+    {"warmdown_steps", 2, 7},                               // the trapezoid schedule
     {"tensor_slice(layout_, config_, i)", 2, 2},            // each parameter's gradient over its norm
-    {"class Muon", 3, 5}, {"newton_schulz", 3, 5}, {"param_uses_muon", 3, 5}, {"muon_lr", 3, 5},
-    {"g[i] += mu * mi", 3, 5},                              // Nesterov momentum
-    {"ns_t = bf16", 3, 5},                                  // Newton-Schulz in bf16
-    {"shape_scale", 4, 5},                                  // updates scaled by sqrt(max(rows, cols))
-    {"muon_matrix_count", 4, 5},                            // q, k, v orthogonalised apart
-    {"qk_norm_forward", 5, 5}, {"qk_norm_eps", 5, 5}, {"relu2_forward", 5, 5}, {"int heads = 6", 5, 5},
+    {"class Muon", 3, 7}, {"newton_schulz", 3, 7}, {"param_uses_muon", 3, 7}, {"muon_lr", 3, 7},
+    {"g[i] += mu * mi", 3, 5},                              // Nesterov momentum on every matrix
+    {"ns_t = bf16", 3, 7},                                  // Newton-Schulz in bf16
+    {"shape_scale", 4, 7},                                  // updates scaled by sqrt(max(rows, cols))
+    {"muon_matrix_count", 4, 7},                            // q, k, v orthogonalised apart
+    {"qk_norm_forward", 5, 7}, {"qk_norm_eps", 5, 7}, {"relu2_forward", 5, 7}, {"int heads = 6", 5, 7},
+    {"share_out_matrices", 6, 7}, {"muon_scatter", 6, 7},   // Muon's matrices shared out among ranks
+    {"all_reduce_sum", 6, 7}, {"g[e] += mu * mi", 6, 7},    // the bf16 exchange; momentum of owned matrices
 };
 
 }  // namespace
 
 TEST_CASE("each record template holds its record's code and no other record's", "[records][templates]") {
-  for (int r = 1; r <= 5; ++r) {
+  REQUIRE(last_record() >= 5);
+  for (int r = 1; r <= last_record(); ++r) {
     const std::string src = sources_of(r);
     for (const auto& span : spans) {
       INFO("record " << r << ": " << span.id << " (code of records " << span.first << "-" << span.last << ")");
@@ -86,7 +96,7 @@ TEST_CASE("each record template holds its record's code and no other record's", 
 }
 
 TEST_CASE("every template builds and runs by one command and prints the task's log line", "[records][templates]") {
-  for (int r = 1; r <= 5; ++r) {
+  for (int r = 1; r <= last_record(); ++r) {
     INFO("record " << r);
     const fs::path dir = templates / ("record_" + std::to_string(r));
     for (const char* script : {"run.sh", "build.sh"}) {
@@ -111,9 +121,10 @@ TEST_CASE("run.sh refuses a bad GPU count before building anything", "[records][
 }
 
 TEST_CASE("results.json holds each record's mini-track measurement and the public fineweb time", "[records][templates]") {
-  const double ls_ms[] = {2968348, 2209926, 1386147, 1301740, 949528};  // shared/RECORDS.md
+  const double ls_ms[] = {2968348, 2209926, 1386147, 1301740, 949528, 766259, 773072};  // shared/RECORDS.md
+  REQUIRE(last_record() <= int(std::size(ls_ms)));
   double previous_ms = 0, target = 0;
-  for (int r = 1; r <= 5; ++r) {
+  for (int r = 1; r <= last_record(); ++r) {
     INFO("record " << r);
     std::error_code ec;
     auto doc = boost::json::parse(read(templates / ("record_" + std::to_string(r)) / "results.json"), ec);
@@ -127,7 +138,14 @@ TEST_CASE("results.json holds each record's mini-track measurement and the publi
     CHECK(mini_default_target(r) == Approx(target));
     const double median = mini.at("train_time_ms").to_number<double>();
     CHECK(median > 0);
-    if (r > 1) CHECK(median < previous_ms);  // the calibration's promise: each record reaches the target sooner
+    // the calibration's promise: each record reaches the target sooner, unless the step is labelled
+    // (no_gain: a sentence saying why it gains nothing on this track; speedrun report leaves it out)
+    if (const auto* why = mini.as_object().if_contains("no_gain")) {
+      CHECK(why->is_string());
+      CHECK(why->as_string().size() > 20);
+    } else if (r > 1) {
+      CHECK(median < previous_ms);
+    }
     previous_ms = median;
     const auto& runs = mini.at("runs").as_array();
     REQUIRE(runs.size() == static_cast<std::size_t>(mini.at("n_runs").to_number<int>()));

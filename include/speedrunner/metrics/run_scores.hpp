@@ -154,7 +154,7 @@ struct CardBaseline {
     const auto path = templates / ("record_" + std::to_string(r)) / "results.json";
     if (!std::filesystem::exists(path))
       return fail(path.string() + " does not exist: no measured baseline for record " + std::to_string(r),
-                  "point --templates at workspace_templates/nanogpt_speedrun (records 1 to 5 are there)");
+                  "point --templates at workspace_templates/nanogpt_speedrun (every record's template is there)");
     auto doc = detail::read_json(path, "restore it from the repository");
     if (!doc) return std::unexpected(doc.error());
     const auto* section = detail::at_path(*doc, {"tracks", track});
