@@ -44,6 +44,15 @@ inline std::filesystem::path source_root() {
   return p != nullptr ? p : std::filesystem::current_path();
 }
 
+// N of the NanoGPT record templates present, workspace_templates/nanogpt_speedrun/record_1 ..
+// record_N (0 when there is none): the record tests cover every record and every step R -> R+1.
+inline int last_record() {
+  const auto templates = source_root() / "workspace_templates" / "nanogpt_speedrun";
+  int last = 0;
+  while (std::filesystem::is_directory(templates / ("record_" + std::to_string(last + 1)))) ++last;
+  return last;
+}
+
 // A file's bytes ("" when it cannot be read).
 inline std::string slurp(const std::filesystem::path& p) {
   std::ostringstream s;

@@ -9,7 +9,7 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 card="NVIDIA H100 80GB HBM3"
 # the records whose template exists: a main calibration needs runs of each
-records=$(ls -d "$1"/workspace_templates/nanogpt_speedrun/record_* | sed 's/.*record_//' | sort -n)
+records=$("$1/scripts/records/record-numbers")
 later=$(for r in $records; do ((r > 5)) && echo "$r"; done | wc -l)  # each gets three runs like record 5's
 
 # run_log DIR NAME STEP_MS FLOOR RATE STOP [SCHEDULE]: validation every 25 steps with

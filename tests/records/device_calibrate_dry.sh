@@ -33,7 +33,7 @@ grep -q 'dir=.*/workspace_templates/nanogpt_speedrun/record_3 ' "$logs/train_rec
 order=$(awk -F'\t' '$3 == 2 { printf "%s ", $1 }' "$logs/runs.tsv")
 [[ $order == "record_2_run1 record_3_run1 " ]] || fail "lane 2 ran in the order '$order'"
 ls "$logs"/build_oracle_* > /dev/null 2>&1 && fail "ORACLES=0 still built the oracle trees"
-steps=$(( $(ls -d "$1"/workspace_templates/nanogpt_speedrun/record_* | wc -l) - 1 ))
+steps=$(( $("$1/scripts/records/record-numbers" | wc -l) - 1 ))
 grep -c 'is identical to' "$tmp/lanes.txt" | grep -qx $steps || fail "the $steps patch-identity checks did not all pass: $(cat "$tmp/lanes.txt")"
 # only the trees the plan trains are built
 [[ $(cd "$logs" && ls build_*.log | tr '\n' ' ') == "build_record_1.log build_record_2.log build_record_3.log " ]] ||

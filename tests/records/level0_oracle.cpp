@@ -44,7 +44,8 @@ std::map<std::string, std::string> files_of(const fs::path& dir) {
 
 TEST_CASE("record R's template plus its level-0 diff, applied by PatchCoder, is record R+1's template byte for byte",
           "[records][patch][oracle]") {
-  for (int r = 1; r <= 4; ++r) {
+  REQUIRE(speedrunner::testing::last_record() >= 5);
+  for (int r = 1; r < speedrunner::testing::last_record(); ++r) {
     INFO("record " << r << " -> " << r + 1);
     TempDir work;
     const fs::path version = work.path() / "v_1";

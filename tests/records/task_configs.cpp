@@ -34,11 +34,8 @@ TEST_CASE("each record's task config composes on both tracks with the track's va
   const std::vector<fs::path> tree{source_root() / "config"};
   cfg::ResolveOptions resolve;
   resolve.getenv = [](const std::string&) { return std::optional<std::string>(); };
-  int last = 0;  // every record whose template exists
-  while (fs::is_directory(source_root() / "workspace_templates" / "nanogpt_speedrun" / ("record_" + std::to_string(last + 1))))
-    ++last;
-  REQUIRE(last >= 5);
-  for (int r = 1; r <= last; ++r) {
+  REQUIRE(speedrunner::testing::last_record() >= 5);
+  for (int r = 1; r <= speedrunner::testing::last_record(); ++r) {
     for (const std::string track : {"mini", "fineweb"}) {
       INFO("record " << r << ", track " << track);
       std::vector<std::string> overrides{"task=nanogpt_speedrun/record_" + std::to_string(r), "task.track=" + track};

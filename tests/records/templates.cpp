@@ -13,6 +13,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using speedrunner::testing::last_record;
 using speedrunner::testing::source_root;
 
 namespace {
@@ -33,13 +34,6 @@ double mini_default_target(int r) {
   const auto at = run.find("task_target:-", mini);
   if (mini == std::string::npos || at == std::string::npos) return -1;
   return std::stod(run.substr(at + 13));
-}
-
-// The records whose template exists: 1 .. last_record().
-int last_record() {
-  int last = 0;
-  while (fs::is_directory(templates / ("record_" + std::to_string(last + 1)))) ++last;
-  return last;
 }
 
 // All source text of record r (every .cu/.cuh/.cpp/.hpp/.sh), concatenated.
