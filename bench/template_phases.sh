@@ -14,8 +14,17 @@ if [[ ! -x $nvcc ]]; then
   [[ ${1:-} == --check ]] && { echo "template_phases.sh: nvcc not found: skipped"; exit 77; }
   die "nvcc not found" "put the CUDA toolkit's bin/ on PATH"
 fi
-cuda_home=$(dirname "$(dirname "$(readlink -f "$nvcc")")")
-cxx=(${CXX:-g++} -std=c++23 -O2 -Wall -Wextra "-I$cuda_home/include")
+# the toolkit as the templates' build.sh finds it (CUDA_HOME first); its headers where nvcc itself
+# looks for them when that folder has none (a toolkit laid out under targets/)
+cuda_home=${CUDA_HOME:-$(dirname "$(dirname "$(readlink -f "$nvcc")")")}
+cuda_include=$cuda_home/include
+if [[ ! -f $cuda_include/cuda_bf16.h ]]; then
+  cuda_include=$("$nvcc" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ INCLUDES="-I\([^"]*\)".*/\1/p' | head -n1)
+  cuda_include=${cuda_include%% *}
+  [[ -f $cuda_include/cuda_bf16.h ]] ||
+    die "the CUDA headers (cuda_bf16.h) are in neither $cuda_home/include nor where $nvcc looks" "set CUDA_HOME to the toolkit's folder"
+fi
+cxx=(${CXX:-g++} -std=c++23 -O2 -Wall -Wextra "-I$cuda_include")
 template_dir() {
   [[ -f ${1:-}/gpt2.hpp && -x ${1:-}/build.sh ]] ||
     die "'${1:-}' is not a record template (no gpt2.hpp and build.sh)" "name e.g. workspace_templates/nanogpt_speedrun/record_1"
