@@ -103,10 +103,11 @@ grep -q "^nvcc .*arch=compute_90,code=sm_90 -I$r3 -I$r3/include $root/tests/reco
   fail "the kernel check was not built for sm_90 against record_3: $(grep '^nvcc' "$calls")"
 [[ $(grep -c -- '--train /data/t_\*.bin --val /data/v_\*.bin' "$calls") == 4 ]] ||
   fail "the trainer was not run 4 times on SPEEDRUN_TRAIN_FILES/SPEEDRUN_VAL_FILES: $(cat "$calls")"
-# run.sh's mini settings, the short schedule; --muon-lr only where run.sh passes it (record 3).
+# run.sh's mini settings, the short schedule: every rate of the mini line as it is (--muon-lr only
+# where the line has muon_lr: record 3), the warmdown at its share of the 12 steps.
 grep -q -- '--batch 32 --seq 1024 --grad-accum 1 --steps 12 --warmup 13 --lr 1.5e-3 --val-every 4 --val-tokens 1048576 --summary' "$calls" ||
   fail "record_1's trainer arguments: $(head -1 "$calls")"
-grep -q -- '--lr 1.8e-3 --val-every 4 --val-tokens 1048576 --warmdown 3 --muon-lr 0.018 --summary' "$calls" ||
+grep -q -- '--lr 1.8e-3 --muon-lr 0.018 --val-every 4 --val-tokens 1048576 --warmdown 3 --summary' "$calls" ||
   fail "record_3's trainer arguments: $(tail -1 "$calls")"
 [[ $(grep -c -- '--muon-lr' "$calls") == 2 ]] || fail "--muon-lr given to record_1: $(cat "$calls")"
 grep -q 'synthetic' "$calls" && fail "a synthetic corpus was written although SPEEDRUN_TRAIN_FILES was set"
@@ -181,6 +182,43 @@ grep -q -- '--train .*/synthetic_record_1/synthetic_train_\*.bin' "$tmp/syntheti
 check nogpu FAKE_GPUS=0 -- "$r1"
 ((rc == 77)) || fail "without a GPU the status was $rc: $(cat "$tmp/nogpu.txt")"
 [[ -f $tmp/nogpu/state/calls ]] && fail "the trainer ran without a GPU"
+
+# A mini line with rates for several groups and a momentum warmup (records 8 on): each rate as
+# its flag, the warmdown and the momentum warmup at their shares of the short schedule.
+mkdir -p "$tmp/record_x"
+printf '%s\n' 'case $track in' '  mini)' \
+  '    global_batch=32 steps=85 warmup=0 warmdown=24 momentum_warmup=13 val_every=25 embed_lr=0.3 head_lr=0.002 scalar_lr=0.02 muon_lr=0.02 ;;' \
+  'esac' > "$tmp/record_x/run.sh"
+: > "$tmp/record_x/build.sh"
+check groups KERNELS=0 SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$tmp/record_x"
+((rc == 0)) || fail "a mini line of several rates gave status $rc: $(cat "$tmp/groups.txt")"
+grep -q -- '--steps 12 --warmup 0 --embed-lr 0.3 --head-lr 0.002 --scalar-lr 0.02 --muon-lr 0.02 --val-every 4 --val-tokens 1048576 --warmdown 3 --momentum-warmup 2 --summary' \
+  "$tmp/groups/state/calls" || fail "the rates and shares of a several-group mini line: $(head -1 "$tmp/groups/state/calls")"
+
+# The gradient check (a stand-in): its tensor count when it passes; its FAILED lines and
+# status 1 when a gradient is off; status 2 when it crashes.
+cat > "$tmp/bin/fake-gradients" << 'EOF'
+#!/usr/bin/env bash
+echo "template-gradients: 4 layers, width 64, 4 heads, 4 x 32 tokens; loss 4.6"
+echo "tensor         values         g . u    difference  rel. off"
+echo "wte              8192  1.000000e-02  1.010000e-02      1.0%"
+case ${FAKE_GRADIENTS:-pass} in
+  pass) echo "qkvw            49152  2.000000e-02  2.010000e-02      0.5%" ;;
+  wrong) echo "value_mix           4  3.000000e-03  9.000000e-03    200.0%  FAILED"; exit 1 ;;
+  crash) echo "[CUDA error] stand-in" >&2; exit 1 ;;
+esac
+EOF
+chmod +x "$tmp/bin/fake-gradients"
+check gpass GRADIENT_CHECK="$tmp/bin/fake-gradients" SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+((rc == 0)) || fail "a passing gradient check gave status $rc: $(cat "$tmp/gpass.txt")"
+grep -q '^record_1: gradients: 2 tensors match their finite differences' "$tmp/gpass.txt" ||
+  fail "no gradient verdict: $(cat "$tmp/gpass.txt")"
+check gwrong GRADIENT_CHECK="$tmp/bin/fake-gradients" FAKE_GRADIENTS=wrong SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+((rc == 1)) || fail "a wrong gradient gave status $rc: $(cat "$tmp/gwrong.txt")"
+grep -q '^  value_mix .*FAILED' "$tmp/gwrong.txt" || fail "the wrong tensor is not named: $(cat "$tmp/gwrong.txt")"
+check gcrash GRADIENT_CHECK="$tmp/bin/fake-gradients" FAKE_GRADIENTS=crash SPEEDRUN_TRAIN_FILES=/d/t SPEEDRUN_VAL_FILES=/d/v -- "$r1"
+((rc == 2)) || fail "a crashed gradient check gave status $rc: $(cat "$tmp/gcrash.txt")"
+grep -q '^record_1: gradient check CRASHED' "$tmp/gcrash.txt" || fail "crash verdict: $(cat "$tmp/gcrash.txt")"
 
 # Refusals: a bad STEPS, a folder that is no template.
 check badsteps STEPS=ten -- "$r1"
