@@ -5,10 +5,12 @@
 // zero-initialised projections and head too, so every path carries gradient), and for each
 // parameter tensor compares the analytic directional derivative g . u with the central
 // difference (L(p + u) - L(p - u)) / 2 along a direction u that mixes the tensor's own gradient
-// with noise, at 5% of the tensor's norm. The model computes in bf16, so agreement is to a few
-// percent, not to rounding: a missing or misrouted gradient term is off by far more.
+// with noise, at 5% of the tensor's norm (20% for the few-valued scalar tensors, whose effect on
+// the loss is small). The model computes in bf16, so agreement is to a few percent, not to
+// rounding: a missing or misrouted gradient term is off by far more. A tensor passes when the two
+// agree within --tolerance of g . u, or within 1e-5 of the loss (the bf16 forward pass's noise).
 // Prints one line per tensor; exit 1 when one is off by more than its tolerance.
-//   template-gradients [--layers 4] [--batch 4] [--seq 32] [--tolerance 0.1]
+//   template-gradients [--layers 4] [--batch 16] [--seq 32] [--tolerance 0.1]
 #include "gpt2.hpp"
 
 #include "common.cuh"
@@ -40,7 +42,7 @@ double dot(const float* a, const float* b, std::size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int layers = 4, batch = 4, seq = 32;
+  int layers = 4, batch = 16, seq = 32;
   double tolerance = 0.1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -109,13 +111,13 @@ int main(int argc, char** argv) {
     for (auto& x : u) x = normal(rng);
     const double noise_norm = std::sqrt(dot(u.data(), u.data(), size));
     const float* x = params.data() + off;
-    const double step = 0.05 * std::sqrt(dot(x, x, size));
+    const double step = (size <= 64 ? 0.2 : 0.05) * std::sqrt(dot(x, x, size));
     for (std::size_t i = 0; i < size; ++i) u[i] = float(step * (g[i] / g_norm + u[i] / noise_norm) / std::sqrt(2.0));
     std::vector<float> plus = params, minus = params;
     for (std::size_t i = 0; i < size; ++i) plus[off + i] += u[i], minus[off + i] -= u[i];
     const double analytic = dot(g, u.data(), size), numeric = (loss_at(plus) - loss_at(minus)) / 2.0;
     const double off_by = std::fabs(numeric - analytic) / std::max(std::fabs(analytic), 1e-12);
-    const bool ok = std::isfinite(numeric) && off_by <= tolerance;
+    const bool ok = std::isfinite(numeric) && (off_by <= tolerance || std::fabs(numeric - analytic) <= 1e-5);
     std::printf("%-12s %8zu %13.6e %13.6e %8.1f%%%s\n", cu::param_names[p], size, analytic, numeric, 100 * off_by,
                 ok ? "" : "  FAILED");
     failures += ok ? 0 : 1;
