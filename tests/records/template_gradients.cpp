@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   }
   cu::GPT2Config config = cu::tiny_config;
   config.layers = layers;
+  if (const std::string problem = config.problem(); !problem.empty())
+    return usage(("--layers " + std::to_string(layers) + ": " + problem).c_str());
   if (seq > config.max_seq || seq % 8 != 0) return usage("--seq must be a multiple of 8 up to the tiny model's max_seq");
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
