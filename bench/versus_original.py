@@ -2,8 +2,10 @@
 """Each record template side by side with the original record's PyTorch script, on one GPU.
 
 Both train the same mini-track tokens, 32 x 1024 tokens a step, for the same steps with the same
-schedule (the template's mini settings from its run.sh, warmup and warmdown scaled to --steps), and
-validate at the same steps. Printed per record: ms per step (the median, of the per-step times, or
+schedule (the template's mini settings from its run.sh, warmup and warmdown scaled to --steps;
+every *_lr as it is; what the original hard-codes, such as Muon's 500-step momentum warmup of
+records 9-11, stays at the record's value on both sides: our trainers' defaults are the record's),
+and validate at the same steps. Printed per record: ms per step (the median, of the per-step times, or
 of 10-step windows where a log prints train_time in whole ms, and the mean; steps 1-10, and the
 original record 1's steps that also timed a validation, left out; with the 10th-90th percentile
 spread), tokens/s, MFU by one FLOP count for both (6 x our parameter count + 6 x layers x width x
@@ -61,11 +63,11 @@ def scaled_schedule(record, steps, val_every):
     full = int(s["steps"])
     warmup = round(int(s.get("warmup", 0)) * steps / full)
     warmdown = round(int(s.get("warmdown", 0)) * steps / full) if "warmdown" in s else None
-    ours = ["--steps", str(steps), "--warmup", str(warmup), "--lr", s["lr"], "--val-every", str(val_every)]
+    ours = ["--steps", str(steps), "--warmup", str(warmup), "--val-every", str(val_every)]
     if warmdown is not None:
         ours += ["--warmdown", str(warmdown)]
-    if "muon_lr" in s:
-        ours += ["--muon-lr", s["muon_lr"]]
+    for key in (k for k in s if k == "lr" or k.endswith("_lr")):  # lr, muon_lr, embed_lr, head_lr, ...
+        ours += ["--" + key.replace("_", "-"), s[key]]
     fields = {"num_iterations": steps, "val_loss_every": val_every}
     if record <= 3:  # batch_size is per GPU; records 1-2 check total_batch_size against it
         fields["batch_size"] = BATCH

@@ -145,6 +145,38 @@ TEST_CASE("from_request takes the diff from the hypothesis, else from the coder'
   CHECK(slurp(dir.path() / "train.py") == "a\nb\nC\nd\ne\nf\ng\nh\ni\nj\nj2\nk\nl\n");
 }
 
+TEST_CASE("a level-0 hint that declares no code change applies as nothing, from a file, the knowledge or the hypothesis",
+          "[code][patch]") {
+  testing::TempDir dir("sr-patch");
+  spit(dir.path() / "v" / "train.py", kOld);
+  const std::string hint = "# Level 0 hint, record 6 -> record 7: the code change as a unified diff.\n"
+                           "# No code change: record 7's template is record 6's, byte for byte.\n";
+  spit(dir.path() / "level_0_diff.txt", hint);
+  auto from_file = PatchCoder::from_file(dir.path() / "level_0_diff.txt").implement(request_for(dir.path() / "v"));
+  REQUIRE(from_file.has_value());
+  CHECK(from_file->changed_files.empty());
+  CHECK(from_file->summary.find("declares no code change") != std::string::npos);
+  auto request = request_for(dir.path() / "v");
+  request.knowledge = hint;
+  auto from_knowledge = PatchCoder::from_request().implement(request);
+  REQUIRE(from_knowledge.has_value());
+  CHECK(from_knowledge->changed_files.empty());
+  CHECK(slurp(dir.path() / "v" / "train.py") == kOld);
+  // the oracle's way: the dummy ideator passes the hint through as the hypothesis
+  auto via_hypothesis = request_for(dir.path() / "v");
+  via_hypothesis.hypothesis = {"hints: # Level 0 hint, record 6 -> record 7", hint};
+  auto from_hypothesis = PatchCoder::from_request().implement(via_hypothesis);
+  REQUIRE(from_hypothesis.has_value());
+  CHECK(from_hypothesis->changed_files.empty());
+  CHECK(from_hypothesis->summary == "the hypothesis declares no code change: nothing to apply");
+  CHECK(slurp(dir.path() / "v" / "train.py") == kOld);
+  // without the line, a hint with no diff is still refused
+  spit(dir.path() / "level_0_diff.txt", "# Level 0 hint\n");
+  CHECK_FALSE(PatchCoder::from_file(dir.path() / "level_0_diff.txt").implement(request_for(dir.path() / "v")));
+  request.knowledge = "# Level 1 hint: some pseudocode\n";
+  CHECK_FALSE(PatchCoder::from_request().implement(request));
+}
+
 TEST_CASE("from_request without a diff in the request fails the node with the fix", "[code][patch]") {
   testing::TempDir dir("sr-patch");
   spit(dir.path() / "train.py", kOld);

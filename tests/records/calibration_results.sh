@@ -75,6 +75,14 @@ if [[ -f $r1 && -f $r3 ]]; then
   r5=$out/workspace_templates/nanogpt_speedrun/record_5/results.json
   [[ $(json "$r5" 'd["tracks"]["mini"]["runs"][0]["code"]') == "record_4 + level-0 diff (byte-identical to record_5)" ]] ||
     fail "oracle runs are not marked as the patched tree"
+  # each later record's runs are its own (two-digit records too: record_10's logs are not record 1's)
+  for r in $records; do
+    ((r > 5)) || continue
+    rr=$out/workspace_templates/nanogpt_speedrun/record_$r/results.json
+    [[ $(json "$rr" '" ".join(r["log"].rsplit("/", 1)[-1] for r in d["tracks"]["mini"]["runs"])') == \
+      "train_record_${r}_run1.log train_record_${r}_run2.log train_record_${r}_run3.log" ]] ||
+      fail "record $r's runs: $(json "$rr" '[r["log"] for r in d["tracks"]["mini"]["runs"]]')"
+  done
 else
   fail "no results.json under --out-root: $(cat "$tmp/ok.txt")"
 fi

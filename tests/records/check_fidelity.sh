@@ -69,8 +69,8 @@ fresh; echo '{"record": 1,' > "$tmp/r/record_1.json"
 expect_fail "broken JSON" "not readable JSON" --recipes "$tmp/r"
 fresh; rm "$tmp/r/record_3.json"
 expect_fail "record without a recipe" "record 3 has no recipe" --recipes "$tmp/r"
-fresh; cp "$tmp/r/record_5.json" "$tmp/r/record_9.json"
-expect_fail "recipe without a template" "no template record_9" --recipes "$tmp/r"
+fresh; cp "$tmp/r/record_5.json" "$tmp/r/record_99.json"
+expect_fail "recipe without a template" "no template record_99" --recipes "$tmp/r"
 # A recipe whose ours_value is not what the template reads.
 fresh; edit "$tmp/r/record_1.json" "i = $(entry 'peak AdamW learning rate'); d['settings'][i]['ours_value'] = '6e-4'"
 expect_fail "ours_value off the template" "reads '1.5e-3' where the recipe says ours_value '6e-4'" --recipes "$tmp/r"
@@ -115,6 +115,18 @@ out=$("$script" --recipes "$tmp/r" --doc "$tmp/f.md" 2>&1) || fail "a template-o
 grep -qF "finding: record 4: our template changes 'AdamW betas'" <<< "$out" || fail "no finding for record 4's betas: $out"
 grep -qF "finding: record 5: our template changes 'AdamW betas'" <<< "$out" || fail "no finding for record 5's betas: $out"
 grep -qF "'warmup steps' (mini track)" <<< "$out" && fail "a track-forced warmup reported as a template change: $out"
+
+# A renamed setting: dropped without a word unless the new entry says what it replaces.
+fresh; edit "$tmp/r/record_4.json" "d['settings'][$(entry 'AdamW eps')]['setting'] = 'Adam eps'"
+"$script" --recipes "$tmp/r" --doc "$tmp/f.md" --write-table > /dev/null 2>&1 || fail "rename: cannot write the table"
+out=$("$script" --recipes "$tmp/r" --doc "$tmp/f.md" 2>&1) || fail "a rename must not fail: $out"
+grep -qF "finding: record 4: 'AdamW eps' of record 3 has no entry here (dropped without a word)" <<< "$out" ||
+  fail "no finding for a setting renamed without 'replaces': $out"
+edit "$tmp/r/record_4.json" "d['settings'][$(entry 'Adam eps')]['replaces'] = 'AdamW eps'"
+"$script" --recipes "$tmp/r" --doc "$tmp/f.md" --write-table > /dev/null 2>&1 || fail "rename: cannot write the table"
+out=$("$script" --recipes "$tmp/r" --doc "$tmp/f.md" 2>&1) || fail "a rename with 'replaces' must not fail: $out"
+grep -qF "'AdamW eps' of record 3 has no entry" <<< "$out" && fail "'replaces' did not pair the renamed setting: $out"
+grep -qF "'Adam eps' is new here" <<< "$out" && fail "the renamed setting counts as new: $out"
 
 if ((failures)); then echo "$failures failure(s)"; exit 1; fi
 echo "check-fidelity: all cases behave"

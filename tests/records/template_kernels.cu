@@ -12,6 +12,8 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace cu = speedrunner::cuda;
@@ -419,24 +421,277 @@ void time_mini_step() {
 }
 
 #if __has_include("muon.cuh")
+// From record 6 on, a rank normalises the matrices it owns (an index list into a parameter's
+// matrices); before, all of them. Both are checked against the CPU through this one call (F is
+// the launcher's type, so only the branch that matches it is compiled).
+template <class F>
+constexpr bool takes_owned = std::is_invocable_v<F, cu::ns_t*, const float*, const int*, float*, int, std::size_t,
+                                                 cudaStream_t>;
+template <class F>
+void muon_normalize_owned(F normalize, cu::ns_t* x, const float* src, const int* owned, float* norms, int count,
+                          std::size_t per) {
+  if constexpr (takes_owned<F>)
+    normalize(x, src, owned, norms, count, per, cudaStream_t{});
+  else
+    normalize(x, src, norms, count, per, cudaStream_t{});
+}
+
 void check_muon_norms() {
   const int matrices = 12;
   const std::size_t per = 768 * 3072;
   const std::vector<float> src = random_floats(per * matrices);
-  DeviceBuffer<float> src_d(src.size()), norms(cu::muon_norms_floats(matrices));
+  // with an owned list, a scattered subset in an order of its own (the gather is what is checked)
+  constexpr bool owned_api = takes_owned<decltype(&cu::muon_normalize)>;
+  const std::vector<int> owned = owned_api ? std::vector<int>{11, 2, 7, 4, 0} : std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  const int count = int(owned.size());
+  DeviceBuffer<float> src_d(src.size()), norms(cu::muon_norms_floats(count));
   DeviceBuffer<cu::ns_t> x(src.size());
+  DeviceBuffer<int> owned_d(owned.size());
   src_d.put(src);
+  owned_d.put(owned);
   auto run = [&] {
-    cu::muon_normalize(x.ptr, src_d.ptr, norms.ptr, matrices, per, nullptr);
+    muon_normalize_owned(&cu::muon_normalize, x.ptr, src_d.ptr, owned_d.ptr, norms.ptr, count, per);
     CUDA_CHECK(cudaDeviceSynchronize());
     auto all = norms.get();
-    return std::vector<float>(all.begin(), all.begin() + matrices);
+    return std::vector<float>(all.begin(), all.begin() + count);
   };
   const auto got = run(), again = run();
-  std::vector<double> ref(matrices, 0.0);
-  for (int m = 0; m < matrices; ++m)
-    for (std::size_t i = 0; i < per; ++i) ref[m] += double(src[m * per + i]) * src[m * per + i];
-  verdict("muon_normalize norms", got, ref, ref, again);
+  std::vector<double> ref(count, 0.0);
+  for (int m = 0; m < count; ++m)
+    for (std::size_t i = 0; i < per; ++i) ref[m] += double(src[owned[m] * per + i]) * src[owned[m] * per + i];
+  verdict(owned_api ? "muon_normalize norms (owned matrices 11, 2, 7, 4, 0)" : "muon_normalize norms", got, ref, ref,
+          again);
+}
+#endif
+
+#if __has_include("mix.cuh")
+// Record 9's mixes: elementwise results against the CPU within bf16 rounding, the scalars'
+// gradients (sums over every element) against double sums, each the same bits twice.
+void check_mix() {
+  const int N = 4096, C = 768;
+  const std::size_t n = std::size_t(N) * C;
+  std::vector<float> x = random_floats(n), x0 = random_floats(n), d = random_floats(n);
+  const auto x_h = to_bf16(x), x0_h = to_bf16(x0), d_h = to_bf16(d);
+  const std::vector<float> dx0_init = random_floats(n, 0.5f), dab_init = {0.25f, -0.5f}, ab = {0.8f, 0.3f};
+  DeviceBuffer<cu::bf16> xd(n), x0d(n), dd(n), out(n);
+  DeviceBuffer<float> dx0(n), dab(2), abd(2);
+  xd.put(x_h), x0d.put(x0_h), abd.put(ab);
+  TestScratch scratch(N, C, 128);
+  {
+    auto run = [&] {
+      cu::block_input_forward(out.ptr, xd.ptr, x0d.ptr, abd.ptr, n, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return out.get();
+    };
+    const auto got = run(), again = run();
+    std::vector<double> ref(n);
+    for (std::size_t i = 0; i < n; ++i) ref[i] = double(ab[0]) * x[i] + double(ab[1]) * x0[i];
+    bf16_verdict("block_input_forward", got, again, ref, 1e-2);
+  }
+  for (const bool first : {false, true}) {  // first: block 0, whose x is x0
+    const cu::bf16* xin = first ? x0d.ptr : xd.ptr;
+    const std::vector<float>& xv = first ? x0 : x;
+    auto run = [&] {
+      dd.put(d_h), dx0.put(dx0_init), dab.put(dab_init);
+      cu::block_input_backward(dd.ptr, dx0.ptr, dab.ptr, xin, x0d.ptr, abd.ptr, n, scratch.s, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return std::tuple(dd.get(), dx0.get(), dab.get());
+    };
+    const auto [got_d, got_dx0, got_dab] = run();
+    const auto [again_d, again_dx0, again_dab] = run();
+    std::vector<double> ref_d(n), ref_dx0(n), abs_dx0(n), ref_dab(dab_init.begin(), dab_init.end()), abs_dab(2, 0.5);
+    for (std::size_t i = 0; i < n; ++i) {
+      ref_dab[0] += double(d[i]) * xv[i], abs_dab[0] += std::fabs(double(d[i]) * xv[i]);
+      ref_dab[1] += double(d[i]) * x0[i], abs_dab[1] += std::fabs(double(d[i]) * x0[i]);
+      if (first) {
+        ref_d[i] = (double(ab[0]) + ab[1]) * d[i] + dx0_init[i];
+        ref_dx0[i] = dx0_init[i], abs_dx0[i] = std::fabs(dx0_init[i]);
+      } else {
+        ref_d[i] = double(ab[0]) * d[i];
+        ref_dx0[i] = dx0_init[i] + double(ab[1]) * d[i];
+        abs_dx0[i] = std::fabs(dx0_init[i]) + std::fabs(double(ab[1]) * d[i]);
+      }
+    }
+    const std::string what = first ? "block_input_backward (block 0)" : "block_input_backward";
+    bf16_verdict(what + " d(x)", got_d, again_d, ref_d, 1e-2);
+    verdict((what + " dx0").c_str(), got_dx0, ref_dx0, abs_dx0, again_dx0);
+    verdict((what + " d(a, b)").c_str(), got_dab, ref_dab, abs_dab, again_dab);
+  }
+  // the value residual on qkv's value part; q and k must come through untouched
+  std::vector<float> qkv = random_floats(3 * n), v1 = random_floats(n), dqkv = random_floats(3 * n),
+                     dv1_init = random_floats(n, 0.5f);
+  const auto qkv_h = to_bf16(qkv), v1_h = to_bf16(v1), dqkv_h = to_bf16(dqkv);
+  const std::vector<float> lambda = {0.3f}, dl_init = {0.125f};
+  DeviceBuffer<cu::bf16> qkvd(3 * n), v_raw(n), v1d(n);
+  DeviceBuffer<float> lam(1), dv1(n), dl(1);
+  lam.put(lambda), v1d.put(v1_h);
+  for (const bool first : {false, true}) {
+    auto run = [&] {
+      qkvd.put(qkv_h);
+      cu::value_mix_forward(qkvd.ptr, v_raw.ptr, first ? nullptr : v1d.ptr, lam.ptr, N, C, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return std::pair(qkvd.get(), v_raw.get());
+    };
+    const auto [got, got_raw] = run();
+    const auto [again, again_raw] = run();
+    std::vector<double> ref(3 * n), ref_raw(n);
+    for (int r = 0; r < N; ++r)
+      for (int c = 0; c < 3 * C; ++c) {
+        const std::size_t i = std::size_t(r) * 3 * C + c, j = std::size_t(r) * C + (c - 2 * C);
+        ref[i] = qkv[i];
+        if (c < 2 * C) continue;
+        ref_raw[j] = qkv[i];
+        if (!first) ref[i] = (1.0 - lambda[0]) * qkv[i] + double(lambda[0]) * v1[j];
+      }
+    const std::string what = first ? "value_mix_forward (block 0)" : "value_mix_forward";
+    bf16_verdict(what + " qkv", got, again, ref, 1e-2);
+    bf16_verdict(what + " v_raw", got_raw, again_raw, ref_raw, 1e-6);
+  }
+  // backward against the forward's v_raw of the layer-l case (the projection's values)
+  {
+    std::vector<float> raw(n);
+    for (int r = 0; r < N; ++r)
+      for (int c = 0; c < C; ++c) raw[std::size_t(r) * C + c] = qkv[std::size_t(r) * 3 * C + 2 * C + c];
+    const auto raw_h = to_bf16(raw);
+    v_raw.put(raw_h);
+  }
+  for (const bool first : {false, true}) {
+    auto run = [&] {
+      qkvd.put(dqkv_h), dv1.put(dv1_init), dl.put(dl_init);
+      cu::value_mix_backward(qkvd.ptr, dv1.ptr, dl.ptr, v_raw.ptr, first ? nullptr : v1d.ptr, lam.ptr, N, C,
+                             scratch.s, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return std::tuple(qkvd.get(), dv1.get(), dl.get());
+    };
+    const auto [got, got_dv1, got_dl] = run();
+    const auto [again, again_dv1, again_dl] = run();
+    std::vector<double> ref(3 * n), ref_dv1(n), abs_dv1(n), ref_dl = {dl_init[0]}, abs_dl = {0.125};
+    for (int r = 0; r < N; ++r)
+      for (int c = 0; c < 3 * C; ++c) {
+        const std::size_t i = std::size_t(r) * 3 * C + c, j = std::size_t(r) * C + (c - 2 * C);
+        ref[i] = dqkv[i];
+        if (c < 2 * C) continue;
+        const double dv = dqkv[i], raw = qkv[i];
+        if (first) {
+          ref[i] = dv + dv1_init[j];
+          ref_dv1[j] = dv1_init[j], abs_dv1[j] = std::fabs(dv1_init[j]);
+        } else {
+          ref[i] = (1.0 - lambda[0]) * dv;
+          ref_dv1[j] = dv1_init[j] + lambda[0] * dv, abs_dv1[j] = std::fabs(dv1_init[j]) + std::fabs(lambda[0] * dv);
+          ref_dl[0] += dv * (v1[j] - raw), abs_dl[0] += std::fabs(dv * (v1[j] - raw));
+        }
+      }
+    const std::string what = first ? "value_mix_backward (block 0)" : "value_mix_backward";
+    bf16_verdict(what + " dqkv", got, again, ref, 1e-2);
+    verdict((what + " dv1").c_str(), got_dv1, ref_dv1, abs_dv1, again_dv1);
+    verdict((what + " dlambda").c_str(), got_dl, ref_dl, abs_dl, again_dl);
+  }
+}
+
+// The softcapped cross-entropy (record 9 on): losses and the raw logits' gradient against a
+// double-precision CPU softmax of cap * tanh(z / cap), logits wide enough for the cap to bite.
+void check_softcap_cross_entropy() {
+  const int N = 64, V = 1000, Vp = 1024;
+  const float cap = 30.0f, dloss = 1.0f / N;
+  std::vector<float> z = random_floats(std::size_t(N) * Vp, 25.0f);
+  const auto z_h = to_bf16(z);
+  std::vector<int> targets(N);
+  std::uniform_int_distribution<int> any(0, V - 1);
+  for (auto& t : targets) t = any(rng);
+  DeviceBuffer<cu::bf16> logits(z_h.size());
+  DeviceBuffer<float> losses(N);
+  DeviceBuffer<int> tg(N);
+  tg.put(targets);
+  auto run = [&] {
+    logits.put(z_h);
+    cu::softmax_cross_entropy(losses.ptr, logits.ptr, tg.ptr, N, V, Vp, cap, dloss, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return std::pair(losses.get(), logits.get());
+  };
+  const auto [got_loss, got_d] = run();
+  const auto [again_loss, again_d] = run();
+  std::vector<double> ref_loss(N), abs_loss(N), ref_d(z.size(), 0.0);
+  for (int r = 0; r < N; ++r) {
+    std::vector<double> s(V);
+    double m = -1e300, sum = 0;
+    for (int c = 0; c < V; ++c) s[c] = cap * std::tanh(double(z[std::size_t(r) * Vp + c]) / cap), m = std::max(m, s[c]);
+    for (int c = 0; c < V; ++c) sum += std::exp(s[c] - m);
+    const double lse = m + std::log(sum);
+    ref_loss[r] = lse - s[targets[r]], abs_loss[r] = std::fabs(lse) + std::fabs(s[targets[r]]);
+    for (int c = 0; c < V; ++c) {
+      const double t = s[c] / cap;
+      ref_d[std::size_t(r) * Vp + c] = (std::exp(s[c] - lse) - (c == targets[r])) * dloss * (1 - t * t);
+    }
+  }
+  // losses: fp32 exponentials and sums over 1000 logits of magnitude up to 30
+  for (auto& a : abs_loss) a *= 10;
+  verdict("softmax_cross_entropy (softcap 30) losses", got_loss, ref_loss, abs_loss, again_loss);
+  bf16_verdict("softmax_cross_entropy (softcap 30) dlogits", got_d, again_d, ref_d, 1e-2);
+}
+#endif
+
+#if __has_include("unet.cuh")
+// Record 11's U-net: a decoder block's input and its backward pass (the skip's gradient written,
+// the three scalars' gradients as fixed-order sums), and the skip gradient's add.
+void check_unet() {
+  const int N = 4096, C = 768;
+  const std::size_t n = std::size_t(N) * C;
+  std::vector<float> x = random_floats(n), s = random_floats(n), x0 = random_floats(n), d = random_floats(n);
+  const auto x_h = to_bf16(x), s_h = to_bf16(s), x0_h = to_bf16(x0), d_h = to_bf16(d);
+  const std::vector<float> dx0_init = random_floats(n, 0.5f), dab_init = {0.25f, -0.5f}, dw_init = {0.75f},
+                           ab = {0.8f, 0.3f}, w = {1.2f};
+  DeviceBuffer<cu::bf16> xd(n), sd(n), x0d(n), dd(n), ds(n), out(n);
+  DeviceBuffer<float> dx0(n), dab(2), dw(1), abd(2), wd(1);
+  xd.put(x_h), sd.put(s_h), x0d.put(x0_h), abd.put(ab), wd.put(w);
+  TestScratch scratch(N, C, 128);
+  {
+    auto run = [&] {
+      cu::decoder_input_forward(out.ptr, xd.ptr, sd.ptr, x0d.ptr, abd.ptr, wd.ptr, n, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return out.get();
+    };
+    const auto got = run(), again = run();
+    std::vector<double> ref(n);
+    for (std::size_t i = 0; i < n; ++i) ref[i] = double(ab[0]) * (x[i] + double(w[0]) * s[i]) + double(ab[1]) * x0[i];
+    bf16_verdict("decoder_input_forward", got, again, ref, 1e-2);
+  }
+  auto run = [&] {
+    dd.put(d_h), dx0.put(dx0_init), dab.put(dab_init), dw.put(dw_init);
+    cu::decoder_input_backward(dd.ptr, ds.ptr, dx0.ptr, dab.ptr, dw.ptr, xd.ptr, sd.ptr, x0d.ptr, abd.ptr, wd.ptr, n,
+                               scratch.s, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return std::tuple(dd.get(), ds.get(), dx0.get(), dab.get(), dw.get());
+  };
+  const auto [got_d, got_ds, got_dx0, got_dab, got_dw] = run();
+  const auto [again_d, again_ds, again_dx0, again_dab, again_dw] = run();
+  std::vector<double> ref_d(n), ref_ds(n), ref_dx0(n), abs_dx0(n), ref_dab(dab_init.begin(), dab_init.end()),
+      abs_dab(2, 0.5), ref_dw = {dw_init[0]}, abs_dw = {0.75};
+  for (std::size_t i = 0; i < n; ++i) {
+    const double e = double(ab[0]) * d[i], u = x[i] + double(w[0]) * s[i];
+    ref_d[i] = e, ref_ds[i] = w[0] * e;
+    ref_dx0[i] = dx0_init[i] + double(ab[1]) * d[i];
+    abs_dx0[i] = std::fabs(dx0_init[i]) + std::fabs(double(ab[1]) * d[i]);
+    ref_dab[0] += d[i] * u, abs_dab[0] += std::fabs(d[i] * u);
+    ref_dab[1] += double(d[i]) * x0[i], abs_dab[1] += std::fabs(double(d[i]) * x0[i]);
+    ref_dw[0] += e * s[i], abs_dw[0] += std::fabs(e * s[i]);
+  }
+  bf16_verdict("decoder_input_backward d(x)", got_d, again_d, ref_d, 1e-2);
+  bf16_verdict("decoder_input_backward d(skip)", got_ds, again_ds, ref_ds, 1e-2);
+  verdict("decoder_input_backward dx0", got_dx0, ref_dx0, abs_dx0, again_dx0);
+  verdict("decoder_input_backward d(a, b)", got_dab, ref_dab, abs_dab, again_dab);
+  verdict("decoder_input_backward d(w)", got_dw, ref_dw, abs_dw, again_dw);
+  {
+    auto add = [&] {
+      dd.put(d_h);
+      cu::add_into(dd.ptr, sd.ptr, n, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return dd.get();
+    };
+    const auto got = add(), again = add();
+    std::vector<double> ref(n);
+    for (std::size_t i = 0; i < n; ++i) ref[i] = double(d[i]) + s[i];
+    bf16_verdict("add_into", got, again, ref, 1e-2);
+  }
 }
 #endif
 
@@ -459,6 +714,13 @@ int main() {
   check_flash_attention();
 #if __has_include("muon.cuh")
   check_muon_norms();
+#endif
+#if __has_include("mix.cuh")
+  check_mix();
+  check_softcap_cross_entropy();
+#endif
+#if __has_include("unet.cuh")
+  check_unet();
 #endif
   time_mini_step();
   return failures == 0 ? 0 : 1;

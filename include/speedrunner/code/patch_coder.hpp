@@ -218,6 +218,27 @@ namespace detail {
   }
   return false;
 }
+
+// A level-0 hint for a step that changes no code (a record whose template is the previous
+// record's, byte for byte) holds no diff; scripts/records/gen-level0 then writes this line
+// instead, and coder=patch applies it as "change nothing".
+inline constexpr std::string_view no_change_line = "# No code change:";
+[[nodiscard]] inline bool declares_no_change(std::string_view text) {
+  if (holds_unified_diff(text)) return false;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    if (text.substr(0, nl).starts_with(no_change_line)) return true;
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return false;
+}
+// The outcome of applying such a hint: no file changed.
+[[nodiscard]] inline CodeOutcome nothing_applied(std::string summary) {
+  CodeOutcome outcome;
+  outcome.summary = std::move(summary);
+  return outcome;
+}
 }  // namespace detail
 
 // The diff PatchCoder applies: its text, or a file holding it; with neither,
@@ -255,6 +276,10 @@ class PatchCoder {
       } else if (detail::holds_unified_diff(request.knowledge)) {
         diff = request.knowledge;
         origin = "the coder's knowledge";
+      } else if (detail::declares_no_change(request.hypothesis.text)) {
+        return detail::nothing_applied("the hypothesis declares no code change: nothing to apply");
+      } else if (detail::declares_no_change(request.knowledge)) {
+        return detail::nothing_applied("the coder's knowledge declares no code change: nothing to apply");
       } else {
         // The node fails, not the run: a debug hypothesis holds no diff either.
         return fail("coder=patch applies a unified diff without a model, but neither the hypothesis (\"" +
@@ -271,6 +296,8 @@ class PatchCoder {
       if (!text->exists) return fail("the diff file " + origin + " does not exist", "check the hint's path (knowledge level 0)");
       diff = std::move(text->bytes);
     }
+    if (!from_request && detail::declares_no_change(diff))
+      return detail::nothing_applied(origin + " declares no code change: nothing to apply");
     auto patches = parse_patch(diff);
     if (!patches) {
       Error e = std::move(patches.error()).context(origin);
