@@ -9,7 +9,7 @@
 // difference is Richardson's extrapolation of two central differences, along u and along u / 2:
 // (4 D(u/2) - D(u)) / 3 with D(v) = (L(p + v) - L(p - v)) / 2 scaled to u, which cancels the
 // step's second-order error (a tied head at its initial scale curves the loss enough for a 5%
-// step's plain central difference to miss by 10-20%, measured on an H100). The model computes
+// step's plain central difference to miss by up to 19%, measured on an H100). The model computes
 // in bf16, so agreement is to a few percent, not to rounding: a missing or misrouted gradient
 // term is off by far more. A tensor passes when the two agree within --tolerance of g . u, or
 // within 1e-5 of the loss (the bf16 forward pass's noise, which 4096 tokens keep that small).
