@@ -11,25 +11,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 mkdir -p "$tmp/repo/scripts/records" "$tmp/repo/workspace_templates/nanogpt_speedrun" "$tmp/data"
 cp "$root/scripts/records/fit-schedules" "$tmp/repo/scripts/records/"
 for r in 2 5; do cp -r "$root/workspace_templates/nanogpt_speedrun/record_$r" "$tmp/repo/workspace_templates/nanogpt_speedrun/"; done
-# The stand-in reads the probe's mini line; its loss at step k of an S-step schedule is
-# 3 + 100/(k+10), 0.2 lower at the schedule's last step (the warmdown's gain), validated every 25.
-cat > "$tmp/trainer" <<'SH'
-#!/usr/bin/env bash
-line=$(sed -n '/^ *mini)/,/;;/p' "$1/run.sh" | grep global_batch)
-steps=$(grep -o ' steps=[0-9]*' <<< "$line" | cut -d= -f2)
-warmup=$(grep -o 'warmup=[0-9]*' <<< "$line" | cut -d= -f2)
-echo "warmup $warmup" >> "$1/seen"
-python3 - "$steps" "$SPEEDRUN_TARGET_VAL_LOSS" <<'PY'
-import sys
-S, T = int(sys.argv[1]), float(sys.argv[2])
-for k in list(range(0, S, 25)) + [S]:
-    L = 3 + 100 / (k + 10) - (0.2 if k == S else 0)
-    print(f"step:{k}/{S} val_loss:{L:.4f} train_time:0ms step_avg:0ms")
-    if L <= T:
-        break
-PY
-SH
-chmod +x "$tmp/trainer"
+# the stand-in trainer (its loss falls with the schedule's length)
+cp "$root/tests/records/fit_stand_in_trainer" "$tmp/trainer"
 fit=$tmp/repo/scripts/records/fit-schedules
 # target 3.8: the S-step schedule ends at 2.8 + 100/(S+10), at or below 3.8 from S = 90 on;
 # a longer one crosses 3.8 at a validation (k >= 115) before its end only from S = 116 on.
